@@ -1,0 +1,1 @@
+"""LeadGenius HTTP client: auth, rate limiting, retries, error mapping, pagination."""

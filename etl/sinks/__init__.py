@@ -1,0 +1,1 @@
+"""Sinks: the LeadGenius single-lead loader and the Parquet/CSV/NDJSON writers."""

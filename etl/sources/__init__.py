@@ -1,0 +1,1 @@
+"""Sources: read CSV files and HubSpot into polars frames of raw strings."""

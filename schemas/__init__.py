@@ -1,0 +1,1 @@
+"""Rules: pandera (polars) data contracts and sanitization. No I/O here."""
