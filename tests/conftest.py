@@ -1,5 +1,8 @@
 """Shared fixtures live in ``tests/fixtures/``: one plugin module per concern."""
 
 pytest_plugins = [
+    "tests.fixtures.hubspot",
     "tests.fixtures.clock",
+    "tests.fixtures.store",
+    "tests.fixtures.sandbox",
 ]

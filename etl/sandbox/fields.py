@@ -13,7 +13,7 @@ SERVER_FIELDS: frozenset[str] = frozenset({"id", "owner", "company_id", "created
 IDENTITY_FIELDS: tuple[str, ...] = (
     "firstName", "lastName", "fullName", "email", "personalEmail", "title", "seniority",
     "department", "linkedinUrl", "twitterUrl", "phoneNumber", "mobileNumber", "city", "state",
-    "country", "timezone", "headline", "photoUrl",
+    "country", "timezone", "headline", "photoUrl", "middleName", "skills", "languages",
 )  # fmt: skip
 
 COMPANY_FIELDS: tuple[str, ...] = (
@@ -21,7 +21,8 @@ COMPANY_FIELDS: tuple[str, ...] = (
     "subIndustry", "employeeCount", "employeeRange", "annualRevenue", "revenueRange",
     "foundedYear", "companyCity", "companyState", "companyCountry", "companyPhone",
     "companyDescription", "technologies", "fundingStage", "totalFunding", "lastFundingDate",
-    "companyType", "naicsCode", "sicCode", "parentCompany",
+    "companyType", "naicsCode", "sicCode", "parentCompany", "companyTwitterUrl",
+    "companyFacebookUrl", "websiteTraffic",
 )  # fmt: skip
 
 AI_FIELDS: tuple[str, ...] = (
