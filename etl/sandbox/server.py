@@ -105,6 +105,7 @@ def serve_in_thread(
     """
     app = create_app(config, clock=clock, extra_routes=extra_routes)
     sock = bind(config.host, config.port)
+    config.port = sock.getsockname()[1]  # the real port when 0 asked for any
     server = make_server(app)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="lgetl-sandbox", daemon=True
@@ -135,6 +136,7 @@ def serve_forever(config: SandboxConfig, *, on_ready: Any = None) -> None:
     """
     app = create_app(config)
     sock = bind(config.host, config.port)
+    config.port = sock.getsockname()[1]
     if on_ready is not None:
         on_ready(base_url_of(sock), app.state.sandbox)
     server = make_server(app)
