@@ -57,7 +57,7 @@ def version() -> None:
 
 
 #: Command modules under ``etl.cli``; each defines ``register(app)`` and owns its commands.
-_COMMAND_MODULES: tuple[str, ...] = ()
+_COMMAND_MODULES: tuple[str, ...] = ("sandbox",)
 
 
 def _register() -> None:
