@@ -8,7 +8,6 @@ counted per route and status for ``GET _sandbox/counters``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,7 +19,11 @@ from starlette.routing import Route
 from etl.clock import Clock
 from etl.sandbox.hubspot.admin import admin_routes
 from etl.sandbox.hubspot.config import HubSpotConfig
-from etl.sandbox.hubspot.records import DEFAULT_COMPANY_PROPERTIES, DEFAULT_CONTACT_PROPERTIES
+from etl.sandbox.hubspot.records import (
+    DEFAULT_COMPANY_PROPERTIES,
+    DEFAULT_CONTACT_PROPERTIES,
+    iso_ms,
+)
 from etl.sandbox.hubspot.search import parse_search
 from etl.sandbox.hubspot.state import HubSpotState
 from etl.sandbox.hubspot.wire import (
@@ -45,10 +48,11 @@ ASSOCIATIONS_READ = "/crm/v4/associations/contacts/companies/batch/read"
 SEARCH = "/crm/v3/objects/contacts/search"
 
 Handler = Callable[[Request, HubSpotState], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _now_iso(state: HubSpotState) -> str:
+    return iso_ms(int(state.clock.time() * 1000))
 
 
 def _names(request: Request, param: str) -> list[str]:
@@ -109,7 +113,7 @@ async def list_contacts(request: Request, state: HubSpotState) -> Response:
 
 async def read_companies(request: Request, state: HubSpotState) -> Response:
     """``POST crm/v3/objects/companies/batch/read``: 207 with an error for missing ids."""
-    started = _now_iso()
+    started = _now_iso(state)
     body = await read_json(request)
     inputs = _inputs(body, MAX_COMPANY_INPUTS)
     properties = body.get("properties") or list(DEFAULT_COMPANY_PROPERTIES)
@@ -130,13 +134,13 @@ async def read_companies(request: Request, state: HubSpotState) -> Response:
                 "context": {"ids": missing},
             }
         ]
-    out["startedAt"], out["completedAt"] = started, _now_iso()
+    out["startedAt"], out["completedAt"] = started, _now_iso(state)
     return json_response(out, 207 if missing else 200)
 
 
 async def read_associations(request: Request, state: HubSpotState) -> Response:
     """``POST crm/v4/associations/contacts/companies/batch/read``: per-contact paging at 500."""
-    started = _now_iso()
+    started = _now_iso(state)
     inputs = _inputs(await read_json(request), MAX_ASSOCIATION_INPUTS)
     pairs = [(str(i["id"]), str(i["after"]) if i.get("after") else None) for i in inputs]
     results, empty = state.read_associations(pairs)
@@ -153,7 +157,7 @@ async def read_associations(request: Request, state: HubSpotState) -> Response:
             }
             for contact_id in empty
         ]
-    out["startedAt"], out["completedAt"] = started, _now_iso()
+    out["startedAt"], out["completedAt"] = started, _now_iso(state)
     return json_response(out, 207 if empty else 200)
 
 
@@ -172,7 +176,7 @@ def _authorized(request: Request, token: str) -> bool:
     return scheme.lower() == "bearer" and value.strip() == token
 
 
-def _gate(state: HubSpotState, route: str, handler: Handler, *, search: bool = False) -> Any:
+def _gate(state: HubSpotState, route: str, handler: Handler, *, search: bool = False) -> Endpoint:
     """Wrap an API handler with auth, rate limits, error bodies and counting."""
 
     async def endpoint(request: Request) -> Response:
