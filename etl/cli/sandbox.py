@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from etl.sandbox import Sandbox
 
 
 def sandbox(
@@ -64,7 +67,7 @@ def _ignore(signum: int, frame: Any) -> None:
     """Swallow the signal uvicorn re-raises after its graceful shutdown."""
 
 
-def _banner(base_url: str, sandbox: Any) -> None:
+def _banner(base_url: str, sandbox: Sandbox) -> None:
     config = sandbox.config
     lines = [f"LeadGenius sandbox listening on {base_url}", "accounts:"]
     for name, account in sandbox.accounts.items():

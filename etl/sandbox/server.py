@@ -6,7 +6,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +127,9 @@ def serve_in_thread(
         sock.close()
 
 
-def serve_forever(config: SandboxConfig, *, on_ready: Any = None) -> None:
+def serve_forever(
+    config: SandboxConfig, *, on_ready: Callable[[str, Sandbox], None] | None = None
+) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (the ``lgetl sandbox`` command).
 
     Args:

@@ -151,7 +151,7 @@ class Sandbox:
             run: produces the handler's response.
         """
         config, clock = self.config, self.clock
-        key = f"{request.method} {request.url.path}"
+        key = f"{request.method} {request.scope['path']}"
         if config.latency_ms > 0:
             await clock.sleep(self.faults.latency(config.latency_ms))
         headers: dict[str, str] | None = None
