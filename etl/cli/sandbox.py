@@ -30,6 +30,16 @@ def sandbox(
     batch_persist: str = typer.Option(
         "never", help="never (the real server's bug 2) or always: does batch POST store leads?"
     ),
+    hubspot_contacts: int = typer.Option(
+        0, help="HubSpot contacts to seed under /hubspot (about N/6 companies)."
+    ),
+    hubspot_rate_limit: int = typer.Option(
+        100, help="HubSpot requests per rolling 10 s (190 = Pro/Enterprise; 0 = off)."
+    ),
+    hubspot_search_rate: int = typer.Option(5, help="HubSpot search requests per second."),
+    hubspot_search_lag_ms: float = typer.Option(
+        0.0, help="How long a HubSpot change takes to show in search."
+    ),
 ) -> None:
     """Run the LeadGenius sandbox server until Ctrl-C.
 
@@ -37,11 +47,14 @@ def sandbox(
 
     Change any knob at runtime with POST /_sandbox/config (see docs/sandbox.md).
 
-    Example: lgetl sandbox --port 0 --rate-limit 0 --fault-rate 0.05 --seed 7
+    Example: lgetl sandbox --port 0 --rate-limit 0 --fault-rate 0.05 --seed 7 --hubspot-contacts 500
     """
     import signal
 
+    from starlette.routing import Mount
+
     from etl.sandbox import SandboxConfig, serve_forever
+    from etl.sandbox.hubspot import HubSpotConfig, create_hubspot_app
 
     config = SandboxConfig(
         host=host,
@@ -55,11 +68,29 @@ def sandbox(
         synthetic_leads=synthetic_leads,
         batch_persist=batch_persist,
     )
+    hubspot = create_hubspot_app(
+        HubSpotConfig(
+            contacts=hubspot_contacts,
+            seed=seed,
+            rate_limit_per_10s=hubspot_rate_limit,
+            search_rate_per_s=hubspot_search_rate,
+            search_lag_ms=hubspot_search_lag_ms,
+        )
+    )
     # uvicorn stops on SIGINT/SIGTERM and then re-raises the signal; these no-op handlers
     # make that re-raise end the command with exit 0 instead of a traceback.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _ignore)
-    serve_forever(config, on_ready=_banner)
+    hubspot_token = hubspot.state.hubspot.config.token
+
+    def on_ready(base_url: str, sandbox: Sandbox) -> None:
+        _banner(base_url, sandbox)
+        typer.echo(
+            f"HubSpot: {base_url}/hubspot token={hubspot_token} "
+            f"contacts={hubspot_contacts} (admin: {base_url}/hubspot/_sandbox/contacts)"
+        )
+
+    serve_forever(config, on_ready=on_ready, extra_routes=[Mount("/hubspot", app=hubspot)])
     typer.echo("sandbox stopped")
 
 

@@ -128,15 +128,19 @@ def serve_in_thread(
 
 
 def serve_forever(
-    config: SandboxConfig, *, on_ready: Callable[[str, Sandbox], None] | None = None
+    config: SandboxConfig,
+    *,
+    on_ready: Callable[[str, Sandbox], None] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (the ``lgetl sandbox`` command).
 
     Args:
         config: the knobs.
         on_ready: called with ``(base_url, sandbox)`` once the socket is bound.
+        extra_routes: passed to :func:`create_app` (the HubSpot emulation).
     """
-    app = create_app(config)
+    app = create_app(config, extra_routes=extra_routes)
     sock = bind(config.host, config.port)
     config.port = sock.getsockname()[1]
     if on_ready is not None:
