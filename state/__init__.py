@@ -4,6 +4,7 @@ Open one with ``open_store(resolve_state_url(option, os.environ))`` and pass it 
 docs/state.md for what is stored and how the loader's protocol uses it.
 """
 
+from state.base import WallClock
 from state.errors import (
     InvalidRequeue,
     JobLocked,
@@ -65,6 +66,7 @@ __all__ = [
     "StateError",
     "StateUnavailable",
     "Store",
+    "WallClock",
     "holder_is_live",
     "mask_url",
     "open_store",

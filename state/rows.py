@@ -7,23 +7,17 @@ executemany, so per-row cost is a few dict entries, not a round trip or an ORM o
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import cache
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Integer,
     Select,
     and_,
-    any_,
-    bindparam,
     func,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
 
 from state.base import StoreBase
 from state.errors import InvalidRequeue
@@ -36,6 +30,13 @@ from state.models import (
     jobs,
 )
 from state.records import ClaimedRow, JobRow, Json, Lock, Outcome, StagedRow
+from state.statements import (
+    CLAIM_PG_PICK,
+    CLAIM_PG_UPDATE,
+    CLAIM_SQLITE,
+    RECORD_OUTCOME,
+    stage_statement,
+)
 
 STAGE_CHUNK = 5000
 """Rows per staging transaction: large enough to amortize the commit, small enough that a
@@ -54,69 +55,6 @@ _JOB_ROW_COLUMNS = (
     job_rows.c.attempts,
     job_rows.c.lead_id,
     job_rows.c.updated_at,
-)
-
-# bindparam names must differ from column names used in SET clauses.
-_RECORD_OUTCOME = (
-    update(job_rows)
-    .where(job_rows.c.job_id == bindparam("p_job"), job_rows.c.row_no == bindparam("p_row"))
-    .values(
-        status=bindparam("p_status"),
-        lead_id=bindparam("p_lead"),
-        reason=bindparam("p_reason"),
-        message=bindparam("p_message"),
-        updated_at=bindparam("p_now"),
-    )
-)
-
-
-@cache
-def _stage_statement(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # Re-staging after a crash must not touch rows that progressed since: DO NOTHING.
-    return insert(job_rows).on_conflict_do_nothing(index_elements=["job_id", "row_no"])
-
-
-_CLAIM_VALUES = {
-    "status": "in_flight",
-    "attempts": job_rows.c.attempts + 1,
-    "updated_at": bindparam("p_now"),
-}
-_CLAIM_RETURNING = (job_rows.c.row_no, job_rows.c.identity, job_rows.c.payload, job_rows.c.attempts)
-_CLAIM_PICK = (
-    select(job_rows.c.row_no)
-    .where(job_rows.c.job_id == bindparam("p_job"), job_rows.c.status == "pending")
-    .order_by(job_rows.c.row_no)
-    .limit(bindparam("p_limit"))
-)
-
-# SQLite: one statement; BEGIN IMMEDIATE already serializes claimers.
-_CLAIM_SQLITE = (
-    update(job_rows)
-    .where(
-        job_rows.c.job_id == bindparam("p_job"),
-        job_rows.c.status == "pending",
-        job_rows.c.row_no.in_(_CLAIM_PICK.scalar_subquery()),
-    )
-    .values(**_CLAIM_VALUES)
-    .returning(*_CLAIM_RETURNING)
-)
-
-# PostgreSQL: lock the picked rows (SKIP LOCKED: concurrent claimers take other rows
-# instead of queueing), then update exactly that list. Two statements on purpose: inside
-# one UPDATE, "IN (SELECT ... SKIP LOCKED LIMIT n)" may be re-run per row and claim far
-# more than n, and a CTE join gets a nested-loop plan over every pending row while the
-# table's statistics are stale (50 ms per claim measured after staging 5,000 rows).
-_CLAIM_PG_PICK = _CLAIM_PICK.with_for_update(skip_locked=True)
-_CLAIM_PG_UPDATE = (
-    update(job_rows)
-    .where(
-        job_rows.c.job_id == bindparam("p_job"),
-        job_rows.c.status == "pending",
-        job_rows.c.row_no == any_(bindparam("p_rows", type_=postgresql.ARRAY(Integer))),
-    )
-    .values(**_CLAIM_VALUES)
-    .returning(*_CLAIM_RETURNING)
 )
 
 
@@ -152,7 +90,7 @@ class RowsMixin(StoreBase):
         Returns:
             The number of rows given (new or already staged).
         """
-        stmt = _stage_statement(self.backend)
+        stmt = stage_statement(self.backend)
         iterator = iter(rows)
         final = {key: dict(value) for key, value in (checkpoints or {}).items()}
         total = 0
@@ -194,12 +132,12 @@ class RowsMixin(StoreBase):
         with self._write() as conn:
             self._touch_lock(conn, lock)
             if self.backend == "postgresql":
-                params["p_rows"] = list(conn.execute(_CLAIM_PG_PICK, params).scalars())
+                params["p_rows"] = list(conn.execute(CLAIM_PG_PICK, params).scalars())
                 if not params["p_rows"]:
                     return []
-                result = conn.execute(_CLAIM_PG_UPDATE, params)
+                result = conn.execute(CLAIM_PG_UPDATE, params)
             else:
-                result = conn.execute(_CLAIM_SQLITE, params)
+                result = conn.execute(CLAIM_SQLITE, params)
             claimed = [ClaimedRow(*row) for row in result]
         # RETURNING gives no order guarantee.
         claimed.sort(key=lambda row: row.row_no)
@@ -256,7 +194,7 @@ class RowsMixin(StoreBase):
         with self._write() as conn:
             self._touch_lock(conn, lock)
             if params:
-                conn.execute(_RECORD_OUTCOME, params)
+                conn.execute(RECORD_OUTCOME, params)
             if ledger_rows:
                 client = client_id if client_id is not None else self._job_target(conn, job_id)
                 by_row = {o.row_no: o for o in outcomes}
