@@ -39,9 +39,9 @@ def test_kind_fingerprint_and_target_each_make_a_distinct_job(store):
     assert len(others) == 3
 
 
-def test_concurrent_creators_of_one_identity_get_one_job(store, make_store):
+def test_concurrent_creators_of_one_identity_get_one_job(store, store_url, make_store):
     """Two processes starting the same command at once end up on the same job."""
-    stores = [store, make_store(), make_store(), make_store()]
+    stores = [store, make_store(store_url), make_store(store_url), make_store(store_url)]
     barrier = threading.Barrier(len(stores))
     ids: list[int] = []
 

@@ -26,9 +26,9 @@ def test_ledger_is_per_client(store):
     assert store.ledger_lookup("globex", ["a@x.com"])["a@x.com"].lead_id == "L2"
 
 
-def test_ledger_put_replaces_lead_and_content_hash(store, make_store, fake_clock):
+def test_ledger_put_replaces_lead_and_content_hash(store, store_url, make_store, fake_clock):
     """An upsert keeps one entry per identity with the latest lead id, hash and time."""
-    timed = make_store(clock=fake_clock)
+    timed = make_store(store_url, clock=fake_clock)
     timed.ledger_put("acme", [("a@x.com", "L1", "h1")])
     fake_clock.advance(60)
     timed.ledger_put("acme", [("a@x.com", "L1", "h2")], job_id=None)
@@ -55,11 +55,13 @@ def test_checkpoints_are_per_job_and_replaced_on_put(store):
     assert store.get_checkpoint(a.id, "staging") is None
 
 
-def test_checkpoint_put_by_a_taken_over_process_is_refused(store, make_store, fake_clock):
+def test_checkpoint_put_by_a_taken_over_process_is_refused(
+    store, store_url, make_store, fake_clock
+):
     """An exporter whose lock was taken over can't move the cursor under the new run."""
     job = store.find_or_create_job("export", "fp", "out", {})
-    a = make_store(clock=fake_clock, host="host-a")
-    b = make_store(clock=fake_clock, host="host-b")
+    a = make_store(store_url, clock=fake_clock, host="host-a")
+    b = make_store(store_url, clock=fake_clock, host="host-b")
     lock_a = a.acquire_lock(job.id, pid=1)
     a.put_checkpoint(job.id, "export", {"next_token": "t1"}, lock=lock_a)
     fake_clock.advance(STALE_AFTER_S + 1)

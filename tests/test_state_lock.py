@@ -50,11 +50,13 @@ def python(code: str, *args: str, **kwargs) -> subprocess.Popen:
     )
 
 
-def test_second_acquirer_gets_job_locked_naming_the_holder(store, make_store, fake_clock):
+def test_second_acquirer_gets_job_locked_naming_the_holder(
+    store, store_url, make_store, fake_clock
+):
     """The second process exits 1 with 'job N is running (pid, host, since); wait or stop'."""
     job = store.find_or_create_job("csv_import", "fp", "acme", {})
-    a = make_store(clock=fake_clock, host="host-a")
-    b = make_store(clock=fake_clock, host="host-b")
+    a = make_store(store_url, clock=fake_clock, host="host-a")
+    b = make_store(store_url, clock=fake_clock, host="host-b")
     a.acquire_lock(job.id, pid=1234)
     with pytest.raises(JobLocked) as info:
         b.acquire_lock(job.id, pid=5678)
@@ -65,12 +67,12 @@ def test_second_acquirer_gets_job_locked_naming_the_holder(store, make_store, fa
     )
 
 
-def test_two_stores_in_one_live_process_exclude_each_other(store, make_store):
+def test_two_stores_in_one_live_process_exclude_each_other(store, store_url, make_store):
     """A live pid on this host holds the lock even against another store instance."""
     job = store.find_or_create_job("csv_import", "fp", "acme", {})
     store.acquire_lock(job.id)
     with pytest.raises(JobLocked):
-        make_store().acquire_lock(job.id)
+        make_store(store_url).acquire_lock(job.id)
 
 
 def test_only_one_of_several_racing_processes_gets_the_lock(store, store_url):
@@ -106,11 +108,13 @@ def test_lock_of_a_dead_process_is_taken_over(store, store_url):
     assert lock.pid == os.getpid()
 
 
-def test_other_host_lock_is_respected_until_its_heartbeat_goes_stale(store, make_store, fake_clock):
+def test_other_host_lock_is_respected_until_its_heartbeat_goes_stale(
+    store, store_url, make_store, fake_clock
+):
     """Another host's pid can't be checked: its lock holds until silent > stale_after."""
     job = store.find_or_create_job("csv_import", "fp", "acme", {})
-    a = make_store(clock=fake_clock, host="host-a")
-    b = make_store(clock=fake_clock, host="host-b")
+    a = make_store(store_url, clock=fake_clock, host="host-a")
+    b = make_store(store_url, clock=fake_clock, host="host-b")
     lock_a = a.acquire_lock(job.id, pid=1)
     fake_clock.advance(STALE_AFTER_S - 10)
     with pytest.raises(JobLocked):
@@ -124,23 +128,23 @@ def test_other_host_lock_is_respected_until_its_heartbeat_goes_stale(store, make
     assert lock_b.host == "host-b"
 
 
-def test_live_pid_with_a_stale_heartbeat_is_taken_over(store, make_store, fake_clock):
+def test_live_pid_with_a_stale_heartbeat_is_taken_over(store, store_url, make_store, fake_clock):
     """Same host, pid alive but silent for > stale_after (pid reused, or hung): taken over."""
     job = store.find_or_create_job("csv_import", "fp", "acme", {})
-    a = make_store(clock=fake_clock, host="host-a")
+    a = make_store(store_url, clock=fake_clock, host="host-a")
     a.acquire_lock(job.id, pid=os.getpid())
     fake_clock.advance(STALE_AFTER_S + 1)
     assert a.acquire_lock(job.id, pid=os.getpid()).since == fake_clock.time()
 
 
-def test_a_taken_over_process_is_stopped_before_writing(store, make_store, fake_clock):
+def test_a_taken_over_process_is_stopped_before_writing(store, store_url, make_store, fake_clock):
     """After a takeover, the old holder's next write raises LockLost and writes nothing."""
     from state import StagedRow
 
     job = store.find_or_create_job("csv_import", "fp", "acme", {})
     store.stage_rows(job.id, [StagedRow(1, "a@x.com", {"email": "a@x.com"})])
-    a = make_store(clock=fake_clock, host="host-a")
-    b = make_store(clock=fake_clock, host="host-b")
+    a = make_store(store_url, clock=fake_clock, host="host-a")
+    b = make_store(store_url, clock=fake_clock, host="host-b")
     lock_a = a.acquire_lock(job.id, pid=1)
     fake_clock.advance(STALE_AFTER_S + 1)
     b.acquire_lock(job.id, pid=2)
@@ -154,7 +158,7 @@ def test_a_taken_over_process_is_stopped_before_writing(store, make_store, fake_
     assert store.get_job(job.id).lock.host == "host-b"
 
 
-def test_release_frees_the_lock_and_locked_context_always_releases(store, make_store):
+def test_release_frees_the_lock_and_locked_context_always_releases(store, store_url, make_store):
     """After release (or leaving `with store.locked(...)`, even on error) anyone can take it."""
     job = store.find_or_create_job("csv_import", "fp", "acme", {})
     lock = store.acquire_lock(job.id)
@@ -164,7 +168,7 @@ def test_release_frees_the_lock_and_locked_context_always_releases(store, make_s
         assert store.live_lock_holder(job.id).pid == held.pid
         raise RuntimeError("boom")
     assert store.live_lock_holder(job.id) is None
-    make_store().acquire_lock(job.id)
+    make_store(store_url).acquire_lock(job.id)
 
 
 def test_holder_liveness_rule():

@@ -79,11 +79,11 @@ def test_claim_moves_at_most_limit_pending_rows_in_row_order(store, job):
     assert [row.row_no for row in store.claim_rows(job.id, 5)] == list(range(11, 16))
 
 
-def test_claim_is_committed_before_it_returns(store, make_store, job):
+def test_claim_is_committed_before_it_returns(store, store_url, make_store, job):
     """in_flight is durable before the POST: another connection already sees it."""
     store.stage_rows(job.id, rows(3))
     store.claim_rows(job.id, 2)
-    other = make_store()
+    other = make_store(store_url)
     assert [row.row_no for row in other.rows_in_status(job.id, ["in_flight"])] == [1, 2]
 
 
@@ -92,10 +92,10 @@ def test_claim_of_an_empty_queue_returns_nothing(store, job):
     assert store.claim_rows(job.id, 50) == []
 
 
-def test_concurrent_claimers_never_get_the_same_row(store, make_store, job):
+def test_concurrent_claimers_never_get_the_same_row(store, store_url, make_store, job):
     """Four claimers on separate connections split the rows: disjoint, all covered."""
     store.stage_rows(job.id, rows(600))
-    claimers = [store, make_store(), make_store(), make_store()]
+    claimers = [store, make_store(store_url), make_store(store_url), make_store(store_url)]
     barrier = threading.Barrier(len(claimers))
     taken: list[list[int]] = [[] for _ in claimers]
     errors: list[BaseException] = []
@@ -272,9 +272,9 @@ def test_requeue_refuses_rows_that_may_exist_in_the_api(store, job, status):
     assert info.value.exit_code == 2
 
 
-def test_last_errors_show_send_failures_newest_first(store, make_store, job, fake_clock):
+def test_last_errors_show_send_failures_newest_first(store, store_url, make_store, job, fake_clock):
     """jobs show lists the latest send errors, not validation rejects."""
-    timed = make_store(clock=fake_clock)
+    timed = make_store(store_url, clock=fake_clock)
     timed.stage_rows(job.id, [*rows(3), StagedRow(9, None, None, "rejected", "bad", "detail")])
     timed.claim_rows(job.id, 3)
     timed.record_outcomes(job.id, [Outcome.unknown(1, "read timeout")])

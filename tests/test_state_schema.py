@@ -21,10 +21,10 @@ def test_first_open_creates_the_schema_at_the_current_version(store):
     assert [row.version for row in rows] == [SCHEMA_VERSION]
 
 
-def test_reopening_keeps_data_and_adds_no_version_row(store, make_store):
+def test_reopening_keeps_data_and_adds_no_version_row(store, store_url, make_store):
     """A second open neither recreates tables nor re-records the version."""
     job = store.find_or_create_job("csv_import", "fp", "acme", {})
-    again = make_store()
+    again = make_store(store_url)
     assert again.get_job(job.id).fingerprint == "fp"
     with again._engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM lgetl_schema_version")).scalar() == 1
