@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Protocol, Self
 
 from sqlalchemy import Connection, Engine, update
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from state.engine import WRITE_OPTION
 from state.errors import LockLost, StateError, StateUnavailable
@@ -90,15 +90,20 @@ class StoreBase:
         Args:
             opening: the store is being opened: raise StateUnavailable (exit 2).
         """
+        # While opening, any database error (no such schema, no CREATE permission) means
+        # the store is unusable as configured; later only connection-level errors are
+        # expected, anything else is a bug and keeps its traceback.
+        caught = DBAPIError if opening else (OperationalError, InterfaceError)
         try:
             yield
-        except (OperationalError, InterfaceError) as exc:
+        except caught as exc:
             # The driver's message names host and port, never the password.
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             if opening:
                 raise StateUnavailable(
                     f"cannot open state store {self.url}: {detail}; check --state / "
-                    "LGETL_STATE and that the database is reachable"
+                    "LGETL_STATE, that the database is reachable and that this user may "
+                    "create tables there"
                 ) from None
             raise StateError(
                 f"state store {self.url} failed: {detail}; check that it is reachable and "

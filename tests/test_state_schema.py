@@ -135,6 +135,14 @@ def test_unreachable_postgres_is_a_config_error_without_the_password():
     assert "lg:***@127.0.0.1:1/db" in message
 
 
+def test_postgres_schema_that_does_not_exist_is_a_config_error(pg_url):
+    """A search_path naming a missing schema exits 2 instead of a driver traceback."""
+    missing = make_url(pg_url).update_query_dict({"options": "-csearch_path=lgetl_no_such"})
+    with pytest.raises(StateUnavailable, match="cannot open state store") as info:
+        open_store(missing.render_as_string(hide_password=False))
+    assert info.value.exit_code == 2
+
+
 def test_unsupported_backend_is_refused():
     """Only SQLite and PostgreSQL are supported."""
     with pytest.raises(StateUnavailable, match="not supported"):
