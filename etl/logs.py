@@ -129,6 +129,18 @@ class JsonFormatter(logging.Formatter):
         return redact(line)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO[str]) -> None:
+        pass
+
+
 def setup_logging(
     log_format: LogFormat = "plain", *, verbose: bool = False, stream: IO[str] | None = None
 ) -> logging.Handler:
@@ -139,7 +151,7 @@ def setup_logging(
     Args:
         log_format: ``"plain"`` for humans, ``"json"`` for log shippers (one object a line).
         verbose: log DEBUG from this project instead of INFO.
-        stream: where to write (default: ``sys.stderr`` at call time).
+        stream: where to write (default: ``sys.stderr``, looked up at each record).
 
     Returns:
         The installed handler.
@@ -148,7 +160,9 @@ def setup_logging(
     for old in list(root.handlers):
         if getattr(old, "_lgetl", False):
             root.removeHandler(old)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler._lgetl = True  # type: ignore[attr-defined]
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
