@@ -1,0 +1,175 @@
+"""The writing half of an export: pages in, deduplicated typed part files and committed
+checkpoints out (see :mod:`pipelines.leads_export` for the loop that feeds it)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from etl.sinks import parts as sink
+from etl.sinks.parts import PartWriter
+from pipelines.export_ids import IdSet, id_keys
+from pipelines.export_plan import CHECKPOINT_KEY, Checkpoint, ExportRequest, PartRecord, all_columns
+from schemas.export import Coercions, Column, Page, PartValidator, arrow_schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from state import Store
+
+log = logging.getLogger("etl.export")
+
+
+@dataclass
+class Pending:
+    """What the open parts hold beyond the checkpoint (committed together on publish)."""
+
+    pages: int = 0
+    rows: int = 0
+    duplicates: int = 0
+    without_id: int = 0
+    coercions: dict[str, int] = field(default_factory=dict)
+
+
+class PartExporter:
+    """One run: pages in, part files and checkpoints out.
+
+    Called from a worker thread one page at a time; commits through the store (which is
+    thread-safe).
+    """
+
+    def __init__(
+        self,
+        request: ExportRequest,
+        checkpoint: Checkpoint,
+        *,
+        store: Store,
+        lock: Any,
+        job_id: int,
+        durable: bool,
+    ) -> None:
+        self.request = request
+        self.ckpt = checkpoint
+        self.store, self.lock, self.job_id = store, lock, job_id
+        self.durable = durable
+        self.ids = IdSet()
+        self.columns: list[Column] = all_columns(request, checkpoint.extra_columns)
+        self.validator = PartValidator()
+        self.writers: dict[str | None, PartWriter] = {}
+        self.pending = Pending()
+        self.samples: list[tuple[str, str, str]] = []
+
+    def process(
+        self, items: list[dict[str, Any]], token_in: str | None, token_out: str | None
+    ) -> None:
+        """Dedupe, type and append one page; publish the parts when they are full."""
+        keys = id_keys([item.get("id") for item in items])
+        keep = self.ids.new_mask(keys)
+        kept_keys = keys.filter(keep)
+        kept = items if len(kept_keys) == len(items) else [
+            r for r, k in zip(items, keep.to_list(), strict=True) if k
+        ]  # fmt: skip
+        page = Page(kept)
+        fresh = page.new_columns(self.columns)
+        if fresh:
+            log.warning("new fields (exported as string columns): %s", [c.name for c in fresh])
+            if self.writers:
+                # An open part cannot change its schema: publish it first, up to the page
+                # before this one, then continue with the wider schema.
+                self.publish(token_in, exhausted=False)
+            self.columns.extend(fresh)
+            self.ckpt.extra_columns.extend(c.name for c in fresh)
+        coercions = Coercions(counts=self.pending.coercions)
+        table = page.table(self.columns, coercions)
+        self.samples.extend(coercions.samples[: 5 - len(self.samples)])
+        by_value = (
+            _split(table, self.request.partition_by)
+            if self.request.partition_by
+            else [(None, table)] if table.num_rows else []
+        )  # fmt: skip
+        file_columns = [c for c in self.columns if c.name != self.request.partition_by]
+        for value, piece in by_value:
+            self.validator.check(piece, file_columns)
+            self._writer(value, piece.schema).write(piece)
+        self.ids.add_keys(kept_keys)
+        missing = keys.null_count()
+        self.pending.pages += 1
+        self.pending.rows += table.num_rows
+        self.pending.without_id += missing
+        self.pending.duplicates += len(items) - len(kept) - missing
+        if token_out is None or self.pending.rows >= self.request.part_rows:
+            self.publish(token_out, exhausted=token_out is None)
+
+    def _writer(self, value: str | None, schema: pa.Schema) -> PartWriter:
+        writer = self.writers.get(value)
+        if writer is None:
+            name = sink.part_name(self.ckpt.next_part, self.request.fmt)
+            if self.request.partition_by:
+                name = f"{sink.partition_dir(self.request.partition_by, value)}/{name}"
+            writer = PartWriter(
+                self.request.out_dir / name, self.request.fmt, schema, durable=self.durable
+            )
+            self.ckpt.next_part += 1
+            self.writers[value] = writer
+        return writer
+
+    def publish(self, next_token: str | None, *, exhausted: bool) -> None:
+        """Close the open parts (fsync + rename), then commit the checkpoint."""
+        for value in sorted(self.writers, key=lambda v: (v is None, v or "")):
+            writer = self.writers[value]
+            size = writer.close()
+            rel = writer.path.relative_to(self.request.out_dir).as_posix()
+            extras = len(self.ckpt.extra_columns)
+            self.ckpt.parts.append(PartRecord(rel, writer.rows, size, extras, value))
+        self.writers = {}
+        ckpt, pending = self.ckpt, self.pending
+        ckpt.rows += pending.rows
+        ckpt.pages += pending.pages
+        ckpt.duplicates += pending.duplicates
+        ckpt.without_id += pending.without_id
+        for column, count in pending.coercions.items():
+            ckpt.coercions[column] = ckpt.coercions.get(column, 0) + count
+        ckpt.next_token, ckpt.exhausted = next_token, exhausted
+        self.pending = Pending()
+        self.store.put_checkpoint(self.job_id, CHECKPOINT_KEY, ckpt.to_json(), lock=self.lock)
+
+    def abort(self) -> None:
+        """Drop the open (uncommitted) parts."""
+        for writer in self.writers.values():
+            writer.abort()
+        self.writers = {}
+
+    def rebuild_ids(self) -> None:
+        """Load the ids of the committed parts into the dedupe set."""
+        for part in self.ckpt.parts:
+            self.ids.add(sink.read_part_ids(self.request.out_dir / part.path, self.request.fmt))
+
+    def widen_parts(self) -> int:
+        """Give every part the final column list (extra columns that appeared late)."""
+        schema = arrow_schema(c for c in self.columns if c.name != self.request.partition_by)
+        final = len(self.ckpt.extra_columns)
+        rewritten = 0
+        for part in self.ckpt.parts:
+            if part.extras < final:
+                path = self.request.out_dir / part.path
+                rewritten += sink.widen_part(path, self.request.fmt, schema, durable=self.durable)
+                part.extras = final
+        return rewritten
+
+
+def _split(table: pa.Table, column: str) -> list[tuple[str | None, pa.Table]]:
+    """Rows grouped by ``column``'s value, without that column (hive partitioning)."""
+    import pyarrow.compute as pc
+
+    if not table.num_rows:
+        return []
+    values = table.column(column)
+    distinct = pc.unique(values).to_pylist()
+    if len(distinct) == 1:
+        return [(distinct[0], table.drop_columns([column]))]
+    out = []
+    for value in distinct:
+        mask = pc.is_null(values) if value is None else pc.equal(values, value)
+        out.append((value, table.filter(mask).drop_columns([column])))
+    return out
