@@ -150,7 +150,8 @@ def setup_logging(
 
     Args:
         log_format: ``"plain"`` for humans, ``"json"`` for log shippers (one object a line).
-        verbose: log DEBUG from this project instead of INFO.
+        verbose: log DEBUG from this project's packages instead of INFO (other
+            libraries stay at WARNING).
         stream: where to write (default: ``sys.stderr``, looked up at each record).
 
     Returns:
@@ -173,7 +174,8 @@ def setup_logging(
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
-    logging.getLogger("etl").setLevel(logging.DEBUG if verbose else logging.INFO)
+    for ours in ("etl", "pipelines", "state", "schemas"):
+        logging.getLogger(ours).setLevel(logging.DEBUG if verbose else logging.INFO)
     # httpx logs every request at INFO: noise at 1,000 requests/minute
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
