@@ -217,10 +217,8 @@ async def _run(
                     await asyncio.to_thread(ex.publish, token, exhausted=False)
                 kept = f"{ckpt.rows} rows in {len(ckpt.parts)} parts"
                 if exc.exit_code == 2:  # credentials or usage: the client says what to fix
-                    raise ExportStopped(
-                        f"{exc} (the {kept} already exported are kept for the next run)",
-                        exit_code=2,
-                    ) from exc
+                    note = f" (the {kept} already exported are kept)" if ckpt.rows else ""
+                    raise ExportStopped(f"{exc}{note}", exit_code=2) from exc
                 raise ExportStopped(
                     f"{exc} -- the export stopped after {kept} (kept); re-run the same "
                     "command to resume",

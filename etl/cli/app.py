@@ -57,7 +57,7 @@ def version() -> None:
 
 
 #: Command modules under ``etl.cli``; each defines ``register(app)`` and owns its commands.
-_COMMAND_MODULES: tuple[str, ...] = ("auth", "clients", "leads", "api", "sandbox")
+_COMMAND_MODULES: tuple[str, ...] = ("auth", "clients", "leads", "api", "sandbox", "export")
 
 
 def _register() -> None:
