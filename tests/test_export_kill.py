@@ -59,12 +59,10 @@ def test_sigkill_at_random_moments_then_rerun_gives_the_same_export(make_sandbox
     sb = make_sandbox(synthetic_leads=40_000, seed=8, latency_ms=30)
     env = _env(tmp_path)
     reference = tmp_path / "reference"
-    started = time.monotonic()
     done = subprocess.run(
         _command(sb, reference, tmp_path / "ref.sqlite"), cwd=REPO, env=env,
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    duration = time.monotonic() - started
     assert done.returncode == 0, done.stderr
 
     seed = int(os.environ.get("LGETL_KILL_SEED", time.time_ns() % 1_000_000))
