@@ -1,0 +1,302 @@
+"""Prepare a CSV file for import: read -> map -> sanitize -> validate -> accepted + rejected.
+
+No network, no state: the dry run prints what :func:`prepare_csv` returns, and the loader
+stages ``Prepared.accepted`` (building per-row dicts only through :func:`iter_payloads`).
+The file is processed chunk by chunk (memory bounded); duplicates are found across the
+whole file. Every row read is either accepted or rejected with a reason code:
+``accepted + rejected == rows_read``, checked before returning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from etl.sources.csv import open_csv
+from etl.sources.mapping import (
+    DROPPED,
+    ColumnMapping,
+    load_mapping_file,
+    resolve_mapping,
+)
+from etl.sources.records import RawChunk
+from schemas.lead import (
+    DETAIL,
+    IDENTITY,
+    LINE,
+    OUTPUT_FIELDS,
+    REASON,
+    REASONS,
+    sanitize_leads,
+    validate_leads,
+)
+
+ExtraPolicy = Literal["notes", "drop"]
+
+_WORKERS = 2  # chunks checked at once (the machines have 2 cores)
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How to read and map one CSV file (everything but the file itself).
+
+    Attributes:
+        encoding: a codec to force, or None to detect.
+        delimiter: a delimiter to force, or None to sniff.
+        maps: ``--map`` pairs (source column, field | ``drop`` | ``extra``), in order.
+        mapping_file: a ``--mapping`` TOML file, applied before ``maps``.
+        extra: unmapped columns go to ``notes`` or are dropped.
+        chunk_bytes: rows are processed in chunks of about this many bytes (memory
+            bound; not part of the fingerprint).
+    """
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    maps: tuple[tuple[str, str], ...] = ()
+    mapping_file: Path | None = None
+    extra: ExtraPolicy = "notes"
+    chunk_bytes: int = 32 << 20
+
+
+@dataclass
+class Prepared:
+    """The outcome of :func:`prepare_csv`.
+
+    Attributes:
+        path: the file read.
+        accepted: ``_line`` (Int64), ``_identity`` and the payload columns (null = absent).
+        rejected: ``_line``, ``_reason``, ``_detail`` and the source columns as read.
+        mapping: source column -> field, ``(notes)`` or ``(dropped)``.
+        rows_read: records read (blank lines excluded).
+        fingerprint: hash of the file's bytes and the options (same file + same
+            options = same value).
+        encoding: the encoding read; ``delimiter``: the delimiter used.
+        columns: the source columns, in file order.
+        shadowed: column -> field another column already filled (that column went to
+            notes or was dropped).
+        slow_path: the csv-module fallback was needed (irregular quoting).
+    """
+
+    path: Path
+    accepted: pl.DataFrame
+    rejected: pl.DataFrame
+    mapping: dict[str, str]
+    rows_read: int
+    fingerprint: str
+    encoding: str
+    delimiter: str
+    columns: tuple[str, ...]
+    shadowed: dict[str, str] = field(default_factory=dict)
+    slow_path: bool = False
+
+    def rejected_counts(self) -> dict[str, int]:
+        """Reason code -> rows, in :data:`~schemas.lead.REASONS` order."""
+        counts = dict(self.rejected[REASON].value_counts().iter_rows())
+        return {code: counts[code] for code in REASONS if code in counts}
+
+    def summary(self) -> dict[str, object]:
+        """What a dry run prints and ``--summary-json`` writes."""
+        return {
+            "file": str(self.path),
+            "rows_read": self.rows_read,
+            "accepted": self.accepted.height,
+            "rejected": self.rejected_counts(),
+            "rejected_total": self.rejected.height,
+            "mapping": self.mapping,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "fingerprint": self.fingerprint,
+        }
+
+
+def prepare_csv(path: Path, options: CsvOptions) -> Prepared:
+    """Read, map, sanitize and validate a CSV file.
+
+    Raises:
+        SourceInputError: (a subclass of) a missing, empty, header-only, binary or
+            undecodable file, duplicate header names, a bad mapping or option.
+    """
+    overrides: tuple[tuple[str, str], ...] = ()
+    mapping_digest = None
+    if options.mapping_file is not None:
+        overrides = load_mapping_file(options.mapping_file)
+        mapping_digest = hashlib.sha256(options.mapping_file.read_bytes()).hexdigest()
+    source = open_csv(
+        path,
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        chunk_bytes=options.chunk_bytes,
+    )
+    mapping = resolve_mapping(
+        source.columns,
+        fields=OUTPUT_FIELDS,
+        overrides=overrides + options.maps,
+        extra=options.extra,
+    )
+    dedupe = _Dedupe()
+    accepted: list[pl.DataFrame] = []
+    rejected: list[pl.DataFrame] = []
+
+    def finish(chunk: RawChunk, checked: Future[tuple[pl.DataFrame, pl.DataFrame]]) -> None:
+        good, bad = _finish_chunk(chunk, *checked.result(), dedupe)
+        accepted.append(good)
+        rejected.append(bad)
+
+    # Chunks are checked two at a time while the next one is read (polars releases the
+    # GIL); duplicates are then resolved in file order, here.
+    in_flight: deque[tuple[RawChunk, Future[tuple[pl.DataFrame, pl.DataFrame]]]] = deque()
+    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="csv-check") as pool:
+        for chunk in source.chunks():
+            in_flight.append((chunk, pool.submit(_check_chunk, chunk, mapping)))
+            if len(in_flight) > _WORKERS:
+                finish(*in_flight.popleft())
+        while in_flight:
+            finish(*in_flight.popleft())
+    prepared = Prepared(
+        path=path,
+        accepted=pl.concat(accepted, rechunk=False),
+        rejected=pl.concat(rejected).sort(LINE),
+        mapping={**mapping.as_dict(), **dict.fromkeys(source.ignored, DROPPED)},
+        rows_read=source.rows_read,
+        fingerprint=_fingerprint(source.digest, options, mapping_digest),
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        columns=source.columns,
+        shadowed=dict(mapping.shadowed),
+        slow_path=source.slow_path,
+    )
+    if prepared.accepted.height + prepared.rejected.height != prepared.rows_read:
+        raise AssertionError(  # a bug: rows must never vanish
+            f"{prepared.rows_read} rows read but {prepared.accepted.height} accepted + "
+            f"{prepared.rejected.height} rejected"
+        )
+    return prepared
+
+
+class _Dedupe:
+    """Identity keys already accepted, with their line, across chunks.
+
+    Keys are compared by a 64-bit hash first (cheap), and a hash match is confirmed on the
+    key itself, so a collision can never reject a row (at worst, with odds near 2**-64,
+    it could let a duplicate of the colliding key through).
+    """
+
+    def __init__(self) -> None:
+        self.seen = pl.DataFrame(
+            schema={"_hash": pl.UInt64, "_first": pl.Int64, "_first_key": pl.String}
+        )
+
+    def split(self, valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(first occurrences, duplicates as ``_line``/``_reason``/``_detail``)."""
+        hashes = valid[IDENTITY].hash(seed=0).alias("_hash")
+        firsts = hashes.is_first_distinct()
+        suspect = ~firsts | hashes.is_in(self.seen["_hash"].implode())
+        new = valid.select(
+            hashes, pl.col(LINE).alias("_first"), pl.col(IDENTITY).alias("_first_key")
+        )
+        if not suspect.any():
+            self.seen = pl.concat([self.seen, new])
+            return valid, _no_problems()
+        candidates = valid.filter(suspect).select(LINE, IDENTITY, hashes.filter(suspect))
+        wanted = pl.col("_hash").is_in(candidates["_hash"].implode())
+        # Earlier chunks first, so ``first`` keeps the earliest line of each hash.
+        lookup = pl.concat([self.seen.filter(wanted), new.filter(firsts).filter(wanted)])
+        lookup = lookup.unique("_hash", keep="first", maintain_order=True)
+        matched = candidates.join(lookup, on="_hash")
+        dups = matched.filter(
+            (pl.col("_first_key") == pl.col(IDENTITY)) & (pl.col("_first") != pl.col(LINE))
+        ).select(
+            LINE,
+            pl.lit("duplicate_in_file").alias(REASON),
+            pl.format("same identity as line {} ({})", "_first", IDENTITY).alias(DETAIL),
+        )
+        is_dup = pl.col(LINE).is_in(dups[LINE].implode())
+        self.seen = pl.concat([self.seen, new.filter(firsts & ~suspect)])
+        return valid.filter(~is_dup), dups
+
+
+def _no_problems() -> pl.DataFrame:
+    return pl.DataFrame(schema={LINE: pl.Int64, REASON: pl.String, DETAIL: pl.String})
+
+
+def _check_chunk(chunk: RawChunk, mapping: ColumnMapping) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Map, sanitize and validate one chunk: (valid payload rows, problems)."""
+    extras = [(f"\x00extra{i}", column) for i, column in enumerate(mapping.extras)]
+    raw = chunk.rows.select(
+        LINE,
+        *(pl.col(column).alias(name) for column, name in mapping.fields.items()),
+        *(pl.col(column).alias(name) for name, column in extras),
+    )
+    return validate_leads(sanitize_leads(raw, extras))
+
+
+def _finish_chunk(
+    chunk: RawChunk, valid: pl.DataFrame, problems: pl.DataFrame, dedupe: _Dedupe
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Drop duplicates of earlier rows; collect rejects with their source columns."""
+    kept, dups = dedupe.split(valid)
+    reasons = pl.concat([problems, dups])
+    columns = list(chunk.rows.columns[1:])
+    bad = pl.concat(
+        [
+            chunk.malformed.select(LINE, pl.lit("malformed_row").alias(REASON), DETAIL, *columns),
+            chunk.rows.join(reasons, on=LINE).select(LINE, REASON, DETAIL, *columns),
+        ]
+    )
+    return kept, bad
+
+
+def _fingerprint(digest: str, options: CsvOptions, mapping_digest: str | None) -> str:
+    described = {
+        "file_sha256": digest,
+        "encoding": options.encoding,
+        "delimiter": options.delimiter,
+        "maps": [list(pair) for pair in options.maps],
+        "mapping_file_sha256": mapping_digest,
+        "extra": options.extra,
+    }
+    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def payload_columns(frame: pl.DataFrame) -> list[str]:
+    """The payload field columns of an accepted frame (bookkeeping columns left out)."""
+    return [c for c in frame.columns if c not in (LINE, IDENTITY)]
+
+
+def iter_payloads(
+    frame: pl.DataFrame, batch: int = 10_000
+) -> Iterator[list[tuple[int, str, dict[str, object]]]]:
+    """Yield ``(line, identity, payload)`` triples in batches; payloads omit null keys.
+
+    Per-row dicts are built only here and only a batch at a time: leaving polars is the
+    slow part of the data path, so do it just before rows are staged or sent.
+    """
+    fields = payload_columns(frame)
+    for offset in range(0, frame.height, batch):
+        part = frame.slice(offset, batch)
+        lines = part[LINE].to_list()
+        keys = part[IDENTITY].to_list()
+        yield [
+            (line, key, {f: v for f, v in zip(fields, row, strict=True) if v is not None})
+            for line, key, row in zip(lines, keys, part.select(fields).iter_rows(), strict=True)
+        ]
+
+
+def write_rejects(rejected: pl.DataFrame, path: Path) -> None:
+    """Write rejected rows as CSV: the source columns, then ``_line``, ``_reason``,
+    ``_detail``. Values are written verbatim (see docs/csv.md on formula-like values);
+    a fixed rejects file can be imported again as is (those three columns are ignored)."""
+    columns = [c for c in rejected.columns if c not in (LINE, REASON, DETAIL)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rejected.select(*columns, LINE, REASON, DETAIL).write_csv(
+        path, quote_style="necessary", include_bom=False
+    )

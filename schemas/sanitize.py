@@ -1,0 +1,229 @@
+"""Vectorised cleaning of raw string columns (polars expressions and Series; no I/O).
+
+Every rule keeps nulls null and turns a value that cleans down to nothing into null, so
+no payload can carry ``""`` (server bug 4). Costly regex rewrites run only on the rows
+that need them (``_fix_where``): a clean value costs a scan, not a rewrite.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import polars as pl
+
+#: Zero-width and bidi-control characters: invisible, yet they break matching and names.
+INVISIBLE = r"[\x{200B}-\x{200F}\x{202A}-\x{202E}\x{2060}-\x{2064}\x{FEFF}\x{AD}]"
+_PY_PUNCT_ONLY = re.compile(r"^[\W_]+$")  # the server's own test (Python semantics)
+
+#: Free-mail domains: an address there says nothing about the lead's company.
+FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "ymail.com",
+        "hotmail.com", "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com",
+        "aol.com", "icloud.com", "me.com", "mac.com", "proton.me", "protonmail.com",
+        "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "mail.ru",
+        "yandex.com", "yandex.ru", "zoho.com", "fastmail.com", "hey.com", "tutanota.com",
+        "qq.com", "163.com", "126.com", "naver.com", "free.fr", "orange.fr", "wanadoo.fr",
+        "laposte.net", "libero.it", "t-online.de", "comcast.net", "verizon.net",
+        "att.net", "sbcglobal.net", "btinternet.com", "rediffmail.com",
+    }
+)  # fmt: skip
+
+EMAIL_PATTERN = (
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
+)
+HOST_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
+# The host of an http(s) URL or bare domain: optional scheme and www., the name, an end.
+_HOST_IN_URL = HOST_PATTERN.replace("^", r"^(?:https?://)?(?:www[0-9]?\.)?(", 1).replace(
+    "$", r")\.?(?:[/?#:]|$)"
+)
+_LINKEDIN_PROFILE = r"(?i)^(?:https?://)?(?:[a-z]{2,3}\.)?(?:www\.)?linkedin\.com/in/[^/?#\s]"
+
+
+# Values the cleaning would change: edge whitespace, invisible characters, odd spacing.
+_LINE_DIRT = rf"^\s|\s$|{INVISIBLE}|[^\S ]|\s{{2,}}|\p{{Cc}}"
+_TEXT_DIRT = rf"^\s|\s$|{INVISIBLE}|\r|[^\S \n]| \n|\n{{3}}|[\p{{Cc}}&&[^\n]]"
+
+
+def _fix_where(s: pl.Series, mask: pl.Series, fix: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """Apply ``fix`` to the values where ``mask`` is true (all at once when most are)."""
+    hits = int(mask.sum())
+    if not hits:
+        return s
+    if hits * 3 > s.len():  # gather + scatter costs more than fixing every value
+        fixed = fix(s)
+        return (
+            pl.select(pl.when(mask).then(pl.lit(fixed)).otherwise(pl.lit(s)))
+            .to_series()
+            .alias(s.name)
+        )
+    idx = mask.arg_true()
+    return s.scatter(idx, fix(s.gather(idx)))
+
+
+def null_if_empty(s: pl.Series) -> pl.Series:
+    """``""`` -> null."""
+    return s.set(s.str.len_bytes() == 0, None)
+
+
+def _rewrite_line(v: pl.Series) -> pl.Series:
+    v = v.str.replace_all(INVISIBLE, "").str.replace_all(r"[^\S ]+|\s{2,}|\p{Cc}+", " ")
+    return v.str.strip_chars()
+
+
+def _rewrite_text(v: pl.Series) -> pl.Series:
+    return (
+        v.str.replace_all(INVISIBLE, "")
+        .str.replace_all(r"\r\n?", "\n")
+        .str.replace_all(r"[\p{Cc}&&[^\n\t]]", "")
+        .str.replace_all(r"[^\S\n]", " ")
+        .str.replace_all(r" +\n", "\n")
+        .str.replace_all(r"\n{3,}", "\n\n")
+        .str.strip_chars()
+    )
+
+
+def clean_columns(frame: pl.DataFrame, lines: Sequence[str], texts: Sequence[str]) -> pl.DataFrame:
+    """Clean columns of raw strings: one parallel scan finds the values that need a
+    rewrite (trim included), only those are rewritten; then empty -> null.
+
+    ``lines``: one-line text: invisible characters go, a run of whitespace or controls
+    becomes one space. ``texts``: multi-line text: line ends become ``\\n``, tabs and odd
+    spaces a space, controls go, spaces before a line end and runs of blank lines shrink.
+    """
+    rules = [(c, _LINE_DIRT, _rewrite_line) for c in lines]
+    rules += [(c, _TEXT_DIRT, _rewrite_text) for c in texts]
+    if not rules:
+        return frame.select()
+    masks = frame.select(pl.col(c).str.contains(dirt).fill_null(False) for c, dirt, _ in rules)
+    return pl.DataFrame(
+        [null_if_empty(_fix_where(frame[c], masks[c], rewrite)) for c, _, rewrite in rules]
+    )
+
+
+def clean_line(s: pl.Series) -> pl.Series:
+    """One-line cleaning (see :func:`clean_columns`) of one Series."""
+    return clean_columns(s.to_frame(s.name or "v"), [s.name or "v"], []).to_series()
+
+
+def clean_text(s: pl.Series) -> pl.Series:
+    """Multi-line cleaning (see :func:`clean_columns`) of one Series."""
+    return clean_columns(s.to_frame(s.name or "v"), [], [s.name or "v"]).to_series()
+
+
+def normalise_email(s: pl.Series) -> pl.Series:
+    """Lowercase a cleaned address and drop a ``mailto:`` prefix (validity is the
+    contract's check)."""
+    s = s.str.to_lowercase()
+    mailto = s.str.starts_with("mailto:").fill_null(False)
+    return _fix_where(s, mailto, lambda v: null_if_empty(v.str.slice(7).str.strip_chars()))
+
+
+def email_is_valid(s: pl.Series) -> pl.Series:
+    """Syntax check of a normalised address (ASCII; IDN domains as ``xn--``)."""
+    return s.str.contains(EMAIL_PATTERN)
+
+
+def email_domain(s: pl.Series) -> pl.Series:
+    """The part after ``@`` of (valid) addresses, null for free-mail providers."""
+    domain = s.str.extract(r"@([^@]+)$", 1)
+    return domain.set(domain.is_in(list(FREE_MAIL_DOMAINS)).fill_null(False), None)
+
+
+def normalise_linkedin(s: pl.Series) -> pl.Series:
+    """``linkedin.com/in/<handle>`` in any form -> ``https://www.linkedin.com/in/<handle>``
+    (lowercase handle); other values stay as they are (expects cleaned values)."""
+    profile = s.str.contains(_LINKEDIN_PROFILE).fill_null(False)
+
+    def rewrite(v: pl.Series) -> pl.Series:
+        lower = v.str.to_lowercase()
+        tail = lower.str.slice(lower.str.find("linkedin.com/in/", literal=True) + 16)
+        handle = tail.str.extract(r"^([^/?#\s]+)", 1)  # the profile regex promises one
+        return ("https://www.linkedin.com/in/" + handle).alias(v.name)
+
+    return _fix_where(s, profile, rewrite)
+
+
+def linkedin_handle(s: pl.Series) -> pl.Series:
+    """The handle of normalised LinkedIn profile URLs, else null."""
+    return s.str.strip_prefix("https://www.linkedin.com/in/").set(
+        ~s.str.starts_with("https://www.linkedin.com/in/").fill_null(False),
+        None,
+    )
+
+
+def host_of(s: pl.Series) -> pl.Series:
+    """Bare lowercase host of a cleaned URL or domain (``https://www.Acme.com/x`` ->
+    ``acme.com``); null when the value is not a host name. Unicode hosts -> punycode."""
+    s = s.str.to_lowercase()
+    host = s.str.extract(_HOST_IN_URL, 1)
+    rest = (host.is_null() & s.is_not_null()).fill_null(False)
+    if rest.any():  # other schemes, user@host, unicode hosts: the slow way, only for these
+        idx = rest.arg_true()
+        raw = s.gather(idx).str.replace(r"^[a-z][a-z0-9+.\-]*://", "").str.replace(r"^[^/?#]*@", "")
+        raw = raw.str.extract(r"^(?:www[0-9]?\.)?([^/?#:\s]+)", 1).str.strip_suffix(".")
+        host = host.scatter(idx, _punycode(raw).str.extract(_HOST_IN_URL, 1))
+    return host.alias(s.name)
+
+
+def _punycode(v: pl.Series) -> pl.Series:
+    out: list[str | None] = []
+    for host in v.to_list():
+        try:
+            out.append(host.encode("idna").decode("ascii") if host and not host.isascii() else host)
+        except UnicodeError:
+            out.append(None)
+    return pl.Series(out, dtype=pl.String)
+
+
+def punct_only(s: pl.Series) -> pl.Series:
+    """True where the value has no letter or digit (the server's ``[\\W_]+`` test).
+
+    A value with an ASCII letter or digit is not; an all-ASCII value without one is. The
+    rest (non-ASCII, no ASCII alnum, e.g. ``Иванов`` or ``·``) is judged by Python's own
+    ``re``, so the rule is exactly the server's, whatever Unicode version either side knows.
+    """
+    result = s.str.contains(r"^[^A-Za-z0-9]+$")
+    unsure = (result & s.str.contains(r"[^\x00-\x7f]")).fill_null(False)
+    if unsure.any():
+        idx = unsure.arg_true()
+        exact = [bool(_PY_PUNCT_ONLY.match(v)) for v in s.gather(idx).to_list()]
+        result = result.scatter(idx, pl.Series(exact, dtype=pl.Boolean))
+    return result
+
+
+def name_parts_from_email(email: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(first, last) from (valid) email addresses, title-cased: ``jane.doe+news@x`` ->
+    Jane / Doe, ``j.smith2@x`` -> J / Smith, ``jdoe@x`` -> Jdoe / null. Words are runs of
+    letters; a local part without letters (``123@x``) gives itself as first name."""
+    local = email.str.extract(r"^([^@]+)@", 1)
+    words = local.str.replace(r"\+.*$", "").str.replace_all(r"[^\p{L}\p{M}']+", " ")
+    return _first_last(words, fallback=local)
+
+
+def name_parts_from_profile(url: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(first, last) from normalised LinkedIn profile URLs (null for other values)."""
+    return name_parts_from_handle(linkedin_handle(url))
+
+
+def name_parts_from_handle(handle: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(first, last) from LinkedIn handles: ``jane-doe-8a1b2c`` -> Jane / Doe (pieces with
+    digits, such as LinkedIn's id suffix or percent-escapes, are left out)."""
+    words = handle.str.replace_all(r"[^-]*[0-9%][^-]*", "").str.replace_all(r"[^\p{L}\p{M}']+", " ")
+    return _first_last(words, fallback=None)
+
+
+def _first_last(words: pl.Series, fallback: pl.Series | None) -> tuple[pl.Series, pl.Series]:
+    words = words.str.strip_chars()
+    first = words.str.extract(r"^(\S+)", 1).str.to_titlecase()
+    last = words.str.extract(r"\s(\S+)$", 1).str.to_titlecase()
+    if fallback is not None:
+        first = pl.select(pl.coalesce(first, null_if_empty(fallback))).to_series()
+    return first, last
+
+
+def split_full_name(s: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """(first word, the rest) of a cleaned full name; the rest is null for one word."""
+    return s.str.extract(r"^(\S+)", 1), s.str.extract(r"^\S+\s+(.+)$", 1)
