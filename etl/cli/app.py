@@ -57,7 +57,15 @@ def version() -> None:
 
 
 #: Command modules under ``etl.cli``; each defines ``register(app)`` and owns its commands.
-_COMMAND_MODULES: tuple[str, ...] = ("auth", "clients", "leads", "api", "sandbox", "export")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "auth",
+    "clients",
+    "leads",
+    "api",
+    "sandbox",
+    "export",
+    "imports",
+)
 
 
 def _register() -> None:
