@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.hubspot",
+    "tests.fixtures.hubspot_source",
     "tests.fixtures.clock",
     "tests.fixtures.store",
     "tests.fixtures.sandbox",
