@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from etl.clock import SystemClock
-from etl.sources.hubspot import CompanyCache, ContactPage, extract_contacts
+from etl.sources.hubspot import CompanyCache, ContactPage, extract_contacts, portal_key
 from etl.sources.hubspot_client import HubSpotClient
 from etl.sources.hubspot_companies import candidates, choose_company
 from etl.sources.hubspot_errors import HubSpotResponseError
@@ -190,3 +190,30 @@ def test_a_list_cursor_that_does_not_move_is_an_error_not_an_endless_loop() -> N
     client = HubSpotClient(settings, clock=SystemClock(), transport=httpx.MockTransport(handler))
     with pytest.raises(HubSpotResponseError, match="never end"):
         _extract(client, after="5")
+
+
+def test_the_portal_key_is_the_portal_id_or_a_token_fingerprint_never_the_token(
+    hubspot_portal: HubSpotServer, hubspot_client: ClientFactory
+) -> None:
+    """High-water marks are keyed by the portal: its id from account-info when HubSpot
+    answers it, else (the sandbox has no such route) a stable fingerprint of base URL and
+    token that does not reveal the token."""
+
+    async def key(client: HubSpotClient) -> str:
+        async with client:
+            return await portal_key(client)
+
+    first, again = (
+        run(key(hubspot_client(hubspot_portal))),
+        run(key(hubspot_client(hubspot_portal))),
+    )
+    assert first == again and first.startswith(f"hubspot:{hubspot_portal.base_url}#")
+    assert hubspot_portal.token not in first and hubspot_portal.token[8:20] not in first
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/account-info/v3/details"
+        return httpx.Response(200, json={"portalId": 62515, "timeZone": "US/Eastern"})
+
+    settings = HubSpotSettings(token="pat-na1-test", base_url="https://api.hubapi.com")
+    client = HubSpotClient(settings, clock=SystemClock(), transport=httpx.MockTransport(handler))
+    assert run(key(client)) == "hubspot:portal:62515"

@@ -17,6 +17,7 @@ contacts exactly once. ``docs/hubspot.md`` describes the whole source.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 
 from etl.sources.hubspot_client import HubSpotClient, HubSpotStats
@@ -27,15 +28,46 @@ from etl.sources.hubspot_companies import (
     embedded_links,
     read_associations,
 )
-from etl.sources.hubspot_errors import HubSpotError, HubSpotResponseError
+from etl.sources.hubspot_errors import (
+    HubSpotError,
+    HubSpotPermissionError,
+    HubSpotRequestError,
+    HubSpotResponseError,
+    HubSpotScopeError,
+)
 from etl.sources.hubspot_pages import ContactPage, build_page, next_after_of, results_of
 from etl.sources.hubspot_search import DEFAULT_OVERLAP_MS, SearchCursor, search_modified_since
 from etl.sources.hubspot_settings import HubSpotSettings, hubspot_settings
 from schemas.hubspot import CONTACT_PROPERTIES
 
 CONTACTS = "/crm/v3/objects/contacts"
+ACCOUNT_DETAILS = "/account-info/v3/details"
 #: The contacts list allows at most 100 per page.
 LIST_PAGE = 100
+
+
+async def portal_key(client: HubSpotClient) -> str:
+    """A stable name of the portal the token reads, for keying high-water marks.
+
+    ``hubspot:portal:<portalId>`` from the account-info API; where that route is not
+    available (the sandbox, or a token refused there), ``hubspot:<base URL>#<token
+    fingerprint>``: a SHA-256 prefix, never the token, which changes when the token is
+    rotated (the next incremental run then reads everything, and the loader skips the
+    unchanged leads).
+
+    Raises:
+        HubSpotError: HubSpot failed in another way (auth, 5xx after retries).
+    """
+    try:
+        body = await client.get(ACCOUNT_DETAILS)
+    except (HubSpotRequestError, HubSpotPermissionError, HubSpotScopeError):
+        body = {}
+    portal = body.get("portalId")
+    if isinstance(portal, int | str) and str(portal).isdigit():
+        return f"hubspot:portal:{portal}"
+    settings = client.settings
+    digest = hashlib.sha256(f"{settings.base_url}\n{settings.token}".encode()).hexdigest()
+    return f"hubspot:{settings.base_url}#{digest[:16]}"
 
 
 async def extract_contacts(
@@ -116,5 +148,6 @@ __all__ = [
     "SearchCursor",
     "extract_contacts",
     "hubspot_settings",
+    "portal_key",
     "search_modified_since",
 ]
