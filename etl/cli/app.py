@@ -65,6 +65,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "sandbox",
     "export",
     "imports",
+    "jobs",
 )
 
 

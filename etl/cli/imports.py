@@ -14,7 +14,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from etl.cli.options import SummaryJson
+from etl.cli.options import (
+    ApiKey,
+    AuthFile,
+    BaseUrl,
+    Connection,
+    Insecure,
+    LogFormat,
+    LogFormatChoice,
+    Quiet,
+    Rate,
+    StateUrl,
+    SummaryJson,
+    UserId,
+    Verbose,
+    setup,
+)
 from etl.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -96,6 +111,70 @@ Extra = Annotated[
         rich_help_panel=_MAPPING,
     ),
 ]
+_LOADING = "Loading"
+
+
+class OnExistingChoice(StrEnum):
+    """``--on-existing`` values."""
+
+    skip = "skip"
+    update = "update"
+
+
+ClientName = Annotated[
+    str | None,
+    typer.Option(
+        "--client-name",
+        help="Target client by name; created if no client has it (once, even across a crash).",
+        show_default=False,
+    ),
+]
+OnExisting = Annotated[
+    OnExistingChoice,
+    typer.Option(
+        "--on-existing",
+        help="Identities already imported into this client: skip them, or update them (PUT).",
+        rich_help_panel=_LOADING,
+    ),
+]
+Restart = Annotated[
+    bool,
+    typer.Option(
+        "--restart",
+        help="Start over when the file changed since an unfinished import into this client.",
+        rich_help_panel=_LOADING,
+    ),
+]
+ConsistencyWindow = Annotated[
+    float,
+    typer.Option(
+        "--consistency-window",
+        min=0,
+        help="Seconds to wait before looking up a lead whose create may have been lost "
+        "(the API's search index is eventually consistent).",
+        rich_help_panel=_LOADING,
+    ),
+]
+Concurrency = Annotated[
+    int | None,
+    typer.Option(
+        "--concurrency",
+        min=1,
+        max=64,
+        help="Requests in flight. Default: from --rate and the observed latency.",
+        show_default=False,
+        rich_help_panel=_LOADING,
+    ),
+]
+MaxAttempts = Annotated[
+    int,
+    typer.Option(
+        "--max-attempts",
+        min=1,
+        help="Attempts per row before it is marked failed (`lgetl jobs retry` re-queues).",
+        rich_help_panel=_LOADING,
+    ),
+]
 Rejects = Annotated[
     Path | None,
     typer.Option(
@@ -140,30 +219,80 @@ def csv_command(
     *,
     dry_run: DryRun = False,
     client: ClientRef = None,
+    client_name: ClientName = None,
     encoding: Encoding = None,
     delimiter: Delimiter = None,
     map_: Maps = None,
     mapping: MappingFile = None,
     extra: Extra = ExtraChoice.notes,
+    on_existing: OnExisting = OnExistingChoice.skip,
+    restart: Restart = False,
+    consistency_window: ConsistencyWindow = 5.0,
+    concurrency: Concurrency = None,
+    max_attempts: MaxAttempts = 5,
+    state: StateUrl = None,
+    base_url: BaseUrl = None,
+    insecure: Insecure = False,
+    api_key: ApiKey = None,
+    user_id: UserId = None,
+    auth_file: AuthFile = None,
+    rate: Rate = None,
     rejects: Rejects = None,
     summary_json: SummaryJson = None,
+    log_format: LogFormat = LogFormatChoice.plain,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
 ) -> None:
     """Import leads from a CSV file: every row is sent once, or rejected with a reason.
 
-    With --dry-run nothing is sent: the command prints rows read, accepted, rejected by
-    reason, the column mapping it chose and three sample payloads.
+    Rows are checkpointed in the state store: re-running the same command resumes the job
+    (nothing lost, nothing duplicated, even after a kill). With --dry-run nothing is sent:
+    the command prints rows read, accepted, rejected by reason, the column mapping it chose
+    and three sample payloads.
 
-    Example: lgetl import csv leads.csv --client acme-corp --dry-run --rejects rejects.csv
+    Example: lgetl import csv leads.csv --client acme-corp --rejects rejects.csv
     """
     options = csv_options(
         encoding=encoding, delimiter=delimiter, maps=map_, mapping_file=mapping, extra=extra
     )
-    if not dry_run:
-        raise ConfigError(
-            "the import itself is not available in this build yet: run with --dry-run to "
-            "check the file, its mapping and its rejects"
-        )
-    dry_run_csv(file, options, client=client, rejects=rejects, summary_json=summary_json)
+    if dry_run:
+        dry_run_csv(file, options, client=client, rejects=rejects, summary_json=summary_json)
+        return
+    if bool(client) == bool(client_name):
+        raise ConfigError("say where to import: exactly one of --client REF or --client-name NAME")
+    from etl.cli.import_runner import run_csv_import_command
+    from pipelines.csv_import import ImportOptions
+
+    connection = Connection(
+        base_url=base_url,
+        insecure=insecure,
+        api_key=api_key,
+        user_id=user_id,
+        auth_file=auth_file,
+        rate=rate,
+    )
+    setup(log_format, verbose=verbose)
+    settings = connection.settings()
+    run_csv_import_command(
+        file,
+        options,
+        ImportOptions(
+            client_ref=client,
+            client_name=client_name,
+            on_existing="update" if on_existing is OnExistingChoice.update else "skip",
+            restart=restart,
+            consistency_window=consistency_window,
+            concurrency=concurrency,
+            max_attempts=max_attempts,
+            rate=settings.rate,
+        ),
+        settings=settings,
+        state=state,
+        rejects=rejects,
+        summary_json=summary_json,
+        log_format=log_format,
+        quiet=quiet,
+    )
 
 
 def dry_run_csv(

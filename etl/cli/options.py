@@ -112,6 +112,20 @@ SummaryJson = Annotated[
         rich_help_panel=_OUTPUT,
     ),
 ]
+StateUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--state",
+        help="State store: a path or a SQLAlchemy URL (postgresql+psycopg://...). "
+        "Env: LGETL_STATE. Default: ~/.local/state/lgetl/state.sqlite.",
+        show_default=False,
+        rich_help_panel=_OUTPUT,
+    ),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress output.", rich_help_panel=_OUTPUT),
+]
 JsonOutput = Annotated[
     bool, typer.Option("--json", help="Print JSON instead of a table.", rich_help_panel=_OUTPUT)
 ]

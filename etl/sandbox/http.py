@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -88,7 +88,10 @@ def quiet_dropped_connections() -> None:
 
 async def read_json(request: Request) -> tuple[Any, JSON | None]:
     """Parse the request body; return ``(value, None)`` or ``(None, 400 response)``."""
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the client went away mid-body (e.g. killed): nothing to do
+        return None, error(400, "Client disconnected", "invalid_format", "body")
     if not raw:
         return None, error(400, "Request body is required", "missing_required_field", "body")
     try:

@@ -1,0 +1,195 @@
+"""``lgetl import csv``: read -> validate -> stage -> load exactly once -> summary.
+
+One call of :func:`run_csv_import` is one *run* of a *job*. The job is identified by the
+file's fingerprint and the target client slug: re-running the same command resumes it, a
+changed file under an unfinished job is refused unless ``restart`` (DESIGN.md, "Resume
+semantics"). Staging happens once per job; every later run only sends what is open.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from etl.client import (
+    AmbiguousWriteError,
+    ClientNotFoundError,
+    ClientRef,
+    LeadGeniusClient,
+    ServerError,
+    TransportError,
+    match_client,
+)
+from etl.clock import Clock
+from etl.errors import ConfigError
+from etl.progress import Progress
+from etl.signals import StopRequest
+from etl.sinks.leadgenius import LeadLoader, LoaderOptions, LoaderStats
+from pipelines.csv_prepare import CsvOptions, Prepared, iter_payloads, prepare_csv
+from pipelines.import_summary import build_summary, write_rejects_file
+from state import StagedRow, Store
+
+KIND = "csv_import"
+OnExisting = Literal["skip", "update"]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What to import into and how (everything but the file and the CSV reading options).
+
+    Attributes:
+        client_ref: ``--client``: slug, UUID or exact name of an existing client.
+        client_name: ``--client-name``: created when missing (once, even across a crash).
+        on_existing: identities the ledger knows for the client: ``skip`` or ``update`` (PUT).
+        restart: supersede an unfinished job for this client (``--restart``).
+        loader: pacing options (its ``client_id`` is filled in once resolved).
+    """
+
+    client_ref: str | None = None
+    client_name: str | None = None
+    on_existing: OnExisting = "skip"
+    restart: bool = False
+    consistency_window: float = 5.0
+    concurrency: int | None = None
+    max_attempts: int = 5
+    rate: float = 100.0
+
+
+async def resolve_target(api: LeadGeniusClient, ref: str | None, name: str | None) -> ClientRef:
+    """The target client: ``ref`` must exist; ``name`` is created if no client has it.
+
+    Creating is idempotent across crashes: the name is looked up first, and an ambiguous
+    create is followed by another look-up instead of a second POST.
+    """
+    if ref:
+        return await api.resolve_client(ref)
+    if not name:
+        raise ConfigError("say where to import: --client REF or --client-name NAME")
+    clients = await api.list_clients()
+    existing = _by_exact_name(name, clients)
+    if existing is not None:
+        return existing
+    try:
+        created = await api.create_client(name)
+    except (AmbiguousWriteError, TransportError, ServerError):
+        again = _by_exact_name(name, await api.list_clients())
+        if again is None:
+            raise
+        return again
+    return ClientRef(
+        slug=str(created["client_id"]), id=str(created.get("id", "")), name=name, matched_by="name"
+    )
+
+
+def _by_exact_name(name: str, clients: list[dict[str, Any]]) -> ClientRef | None:
+    try:
+        found = match_client(name, clients)
+    except ClientNotFoundError:
+        return None
+    return found if found.matched_by == "name" and found.name == name else None
+
+
+def staged_rows(
+    prepared: Prepared, *, client_id: str, store: Store, on_existing: OnExisting
+) -> Iterator[StagedRow]:
+    """Accepted rows as ``pending`` (create, or update with the ledger's lead id),
+    ``skipped`` (identity already in the client) and rejected rows with their reason."""
+    for batch in iter_payloads(prepared.accepted, batch=5_000):
+        known = store.ledger_lookup(client_id, [identity for _, identity, _ in batch])
+        for line, identity, payload in batch:
+            entry = known.get(identity)
+            if entry is None:
+                yield StagedRow(line, identity, payload)
+            elif on_existing == "update":
+                yield StagedRow(line, identity, {"id": entry.lead_id, **payload})
+            else:
+                yield StagedRow(line, identity, None, "skipped", "exists", entry.lead_id)
+    rejected = prepared.rejected.select("_line", "_reason", "_detail")
+    for line, reason, detail in rejected.iter_rows():
+        yield StagedRow(int(line), None, None, "rejected", str(reason), detail)
+
+
+async def run_csv_import(
+    path: Path,
+    csv_options: CsvOptions,
+    options: ImportOptions,
+    *,
+    api: LeadGeniusClient,
+    store: Store,
+    clock: Clock,
+    progress: Progress,
+    stop: StopRequest,
+    rejects_path: Path | None = None,
+) -> dict[str, Any]:
+    """Import one CSV file into one client, resuming the job if it exists.
+
+    Returns:
+        The summary (also what ``--summary-json`` writes); ``summary["complete"]`` says
+        whether every staged row reached a final state.
+
+    Raises:
+        ConfigError: bad file/options, changed file without ``restart`` (exit 2).
+        JobLocked: another process runs this job (exit 1).
+        LeadGeniusError: auth/permission errors, or the API kept failing.
+    """
+    started = clock.monotonic()
+    prepared = prepare_csv(path, csv_options)
+    target = await resolve_target(api, options.client_ref, options.client_name)
+    job_options = {"file": str(path), "on_existing": options.on_existing, "client": target.slug}
+    job = store.open_job(
+        KIND, prepared.fingerprint, target.slug, job_options, restart=options.restart
+    )
+    lock = store.acquire_lock(job.id, pid=os.getpid(), host=socket.gethostname())
+    run = store.start_run(job.id, pid=os.getpid(), host=socket.gethostname())
+    outcome = "incomplete"
+    stats = LoaderStats()
+    try:
+        if store.get_checkpoint(job.id, "staged") is None:
+            store.stage_rows(
+                job.id,
+                staged_rows(
+                    prepared, client_id=target.slug, store=store, on_existing=options.on_existing
+                ),
+                lock=lock,
+                checkpoints={"staged": {"rows_read": prepared.rows_read}},
+            )
+        loader = LeadLoader(
+            api=api,
+            store=store,
+            job_id=job.id,
+            lock=lock,
+            options=LoaderOptions(
+                client_id=target.slug,
+                concurrency=options.concurrency,
+                consistency_window=options.consistency_window,
+                max_attempts=options.max_attempts,
+                rate=options.rate,
+            ),
+            clock=clock,
+            stop=stop,
+            progress=progress,
+        )
+        stats = await loader.run()
+        counts = store.counts_by_status(job.id)
+        complete = not any(counts.get(s) for s in ("pending", "in_flight", "unknown", "failed"))
+        outcome = "complete" if complete else ("interrupted" if stop.requested else "incomplete")
+    finally:
+        summary = build_summary(
+            store=store,
+            job_id=job.id,
+            prepared=prepared,
+            client=target,
+            stats=stats,
+            api_stats=api.stats.as_dict(),
+            seconds=clock.monotonic() - started,
+            outcome=outcome,
+        )
+        store.finish_run(run.id, outcome, {"created": stats.created, "updated": stats.updated})
+        store.release_lock(lock)
+    if rejects_path is not None:
+        write_rejects_file(store, job.id, prepared, rejects_path)
+    return summary
