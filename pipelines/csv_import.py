@@ -28,7 +28,7 @@ from etl.clock import Clock
 from etl.errors import ConfigError
 from etl.progress import Progress
 from etl.signals import StopRequest
-from etl.sinks.leadgenius import LeadLoader, LoaderOptions, LoaderStats
+from etl.sinks.leadgenius import LeadLoader, LoaderOptions, LoaderStats, content_hash
 from pipelines.csv_prepare import CsvOptions, Prepared, iter_payloads, prepare_csv
 from pipelines.import_summary import build_summary, write_rejects_file
 from state import StagedRow, Store
@@ -97,17 +97,20 @@ def staged_rows(
     prepared: Prepared, *, client_id: str, store: Store, on_existing: OnExisting
 ) -> Iterator[StagedRow]:
     """Accepted rows as ``pending`` (create, or update with the ledger's lead id),
-    ``skipped`` (identity already in the client) and rejected rows with their reason."""
+    ``skipped`` (identity already in the client, or its data unchanged since the last write)
+    and rejected rows with their reason."""
     for batch in iter_payloads(prepared.accepted, batch=5_000):
         known = store.ledger_lookup(client_id, [identity for _, identity, _ in batch])
         for line, identity, payload in batch:
             entry = known.get(identity)
             if entry is None:
                 yield StagedRow(line, identity, payload)
-            elif on_existing == "update":
-                yield StagedRow(line, identity, {"id": entry.lead_id, **payload})
-            else:
+            elif on_existing == "skip":
                 yield StagedRow(line, identity, None, "skipped", "exists", entry.lead_id)
+            elif entry.content_hash == content_hash(payload):
+                yield StagedRow(line, identity, None, "skipped", "unchanged", entry.lead_id)
+            else:
+                yield StagedRow(line, identity, {"id": entry.lead_id, **payload})
     rejected = prepared.rejected.select("_line", "_reason", "_detail")
     for line, reason, detail in rejected.iter_rows():
         yield StagedRow(int(line), None, None, "rejected", str(reason), detail)

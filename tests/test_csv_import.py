@@ -146,3 +146,14 @@ def test_faults_after_store_are_reconciled_not_duplicated(
     stored = sb.admin.stored_by_identity(summary["client"]["slug"])
     assert len(stored) == 60 and set(stored.values()) == {1}
     assert sb.admin.counters()["faults"], "the test must actually inject faults"
+
+
+def test_update_skips_identities_whose_data_did_not_change(sandbox: Any, tmp_path: Path) -> None:
+    """--on-existing update PUTs only rows whose payload differs from the last write."""
+    state = f"sqlite:///{tmp_path}/s.sqlite"
+    import_file(sandbox, state, write_csv(tmp_path / "a.csv", people(0, 6)))
+    rows = people(0, 6)
+    rows[0] = {**rows[0], "Company": "Changed Ltd"}
+    summary = import_file(sandbox, state, write_csv(tmp_path / "b.csv", rows), on_existing="update")
+    assert summary["updated"] == 1 and summary["skipped"] == 5
+    assert summary["rejected_by_reason"] == {}

@@ -117,6 +117,17 @@ def outcome_for_error(row: ClaimedRow, exc: LeadGeniusError, *, max_attempts: in
     raise exc  # auth, permission, client not found: the whole run must stop
 
 
+def content_hash(payload: dict[str, Any]) -> str:
+    """A stable hash of what a payload says about the lead (``id``/``client_id`` left out),
+    kept in the ledger so an upsert can skip identities whose data did not change."""
+    import hashlib
+
+    import orjson
+
+    body = {k: v for k, v in payload.items() if k not in ("id", "client_id")}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
 def default_concurrency(rate_per_minute: float, latency_s: float) -> int:
     """Requests in flight so latency doesn't cap throughput (Little's law, x2 headroom).
 
@@ -264,7 +275,7 @@ class LeadLoader:
         self._latency = 0.8 * self._latency + 0.2 * (self._clock.monotonic() - started)
         self._failures_in_a_row = 0
         self.stats.created += 1
-        return Outcome.done(row.row_no, str(lead["id"]))
+        return Outcome.done(row.row_no, str(lead["id"]), content_hash=content_hash(payload))
 
     async def _update(self, rows: Sequence[ClaimedRow]) -> list[Outcome]:
         try:
@@ -296,7 +307,12 @@ class LeadLoader:
             return outcomes
         self._failures_in_a_row = 0
         self.stats.updated += len(rows)
-        return [Outcome.updated(r.row_no, str((r.payload or {})["id"])) for r in rows]
+        return [
+            Outcome.updated(
+                r.row_no, str((r.payload or {})["id"]), content_hash=content_hash(r.payload or {})
+            )
+            for r in rows
+        ]
 
     def _note_failure(self, outcome: Outcome, exc: LeadGeniusError) -> None:
         if outcome.status == "rejected":

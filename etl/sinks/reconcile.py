@@ -114,7 +114,9 @@ class Reconciler:
         except LeadGeniusError as exc:
             return Outcome.unknown(row.row_no, f"reconcile lookup failed: {exc}")
         if lead_id is not None:
-            return Outcome.done(row.row_no, lead_id)
+            from etl.sinks.leadgenius import content_hash
+
+            return Outcome.done(row.row_no, lead_id, content_hash=content_hash(row.payload or {}))
         if row.attempts >= self._max_attempts:
             return Outcome.failed(
                 row.row_no, "gave_up", f"not created after {row.attempts} attempts"
