@@ -1,11 +1,11 @@
 """The ids an export has already written, kept compact for deduplication across pages.
 
-Each id is reduced to a 128-bit BLAKE2b digest (two different ids collide with a
-probability below 10^-24 for 10^7 ids), and the digests are kept in a few sorted polars
-``UInt128`` runs merged like a log-structured tree: a lookup is a binary search per run,
-done in Rust for a whole page at once. 16 bytes per id (1,000,000 ids ~ 16 MB, plus a
-transient copy while two runs merge), instead of ~110 MB for a Python ``set`` of UUID
-strings.
+Each id is reduced to a 128-bit key: a canonical UUID is its own value (exact), any other
+id its BLAKE2b-128 digest (two different ids collide with a probability below 10^-24 for
+10^7 ids). The keys are kept in a few sorted polars ``UInt128`` runs merged like a
+log-structured tree: a lookup is a binary search per run, done in Rust for a whole page
+at once. 16 bytes per id (1,000,000 ids ~ 16 MB, plus a transient copy while two runs
+merge), instead of ~110 MB for a Python ``set`` of UUID strings.
 
 Nothing here is persisted: the part files are the truth, so a resumed export rebuilds
 the set from the ``id`` column of its committed parts.
@@ -14,6 +14,7 @@ the set from the ``id`` column of its committed parts.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,26 +24,41 @@ if TYPE_CHECKING:
     import polars as pl
 
 
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 def id_key(value: Any) -> int:
-    """The 128-bit digest an id is remembered by (non-string ids by their JSON text)."""
+    """The 128-bit key an id is remembered by.
+
+    A canonical (lowercase, hyphenated) UUID is its own 128-bit value: exact, and
+    computed for a whole page at once by :func:`id_keys`. Any other id (or a non-string
+    id, by its JSON text) is its BLAKE2b-128 digest; a digest equal to some UUID's value
+    has a probability of 2^-128.
+    """
     text = value if isinstance(value, str) else json_text(value)
+    if re.fullmatch(_UUID, text):
+        return int(text.replace("-", ""), 16)
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     return int.from_bytes(digest)
 
 
 def id_keys(ids: Sequence[Any]) -> pl.Series:
-    """The digests of a page's ids (null where the id is missing)."""
+    """The keys of a page's ids (null where the id is missing); see :func:`id_key`."""
     import polars as pl
 
-    blake2b, from_bytes = hashlib.blake2b, int.from_bytes
-    try:  # the common case, inlined: every id a string
-        keys: list[int | None] = [
-            from_bytes(blake2b(i.encode("utf-8", "surrogatepass"), digest_size=16).digest())
-            for i in ids
-        ]
-    except AttributeError:
-        keys = [None if i is None else id_key(i) for i in ids]
-    return pl.Series(keys, dtype=pl.UInt128)
+    try:
+        text = pl.Series(ids, dtype=pl.String)
+    except (TypeError, pl.exceptions.PolarsError):  # non-string ids: one at a time
+        return pl.Series([None if i is None else id_key(i) for i in ids], dtype=pl.UInt128)
+    is_uuid = text.str.contains(_UUID).fill_null(True)
+    keys = text.str.replace_all("-", "", literal=True).str.to_integer(
+        base=16, dtype=pl.UInt128, strict=False
+    )
+    if not is_uuid.all():
+        others = (~is_uuid).arg_true()
+        digests = [id_key(text[i]) for i in others.to_list()]
+        keys = keys.scatter(others, pl.Series(digests, dtype=pl.UInt128))
+    return keys
 
 
 class IdSet:

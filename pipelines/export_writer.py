@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from state import Store
 
 log = logging.getLogger("etl.export")
+_STATS = frozenset({"id", "client_id", "company_id"})
 
 
 @dataclass
@@ -59,18 +60,20 @@ class PartExporter:
         self.writers: dict[str | None, PartWriter] = {}
         self.pending = Pending()
         self.samples: list[tuple[str, str, str]] = []
+        self.slow_columns: set[str] = set()
 
     def process(
         self, items: list[dict[str, Any]], token_in: str | None, token_out: str | None
     ) -> None:
         """Dedupe, type and append one page; publish the parts when they are full."""
-        keys = id_keys([item.get("id") for item in items])
+        page = Page(items)
+        keys = id_keys(page.values.get("id") or [None] * len(items))
         keep = self.ids.new_mask(keys)
         kept_keys = keys.filter(keep)
-        kept = items if len(kept_keys) == len(items) else [
-            r for r, k in zip(items, keep.to_list(), strict=True) if k
-        ]  # fmt: skip
-        page = Page(kept)
+        kept = items
+        if len(kept_keys) < len(items):  # rare: rebuild the page without the dropped rows
+            kept = [r for r, k in zip(items, keep.to_list(), strict=True) if k]
+            page = Page(kept)
         fresh = page.new_columns(self.columns)
         if fresh:
             log.warning("new fields (exported as string columns): %s", [c.name for c in fresh])
@@ -81,7 +84,7 @@ class PartExporter:
             self.columns.extend(fresh)
             self.ckpt.extra_columns.extend(c.name for c in fresh)
         coercions = Coercions(counts=self.pending.coercions)
-        table = page.table(self.columns, coercions)
+        table = page.table(self.columns, coercions, self.slow_columns)
         self.samples.extend(coercions.samples[: 5 - len(self.samples)])
         by_value = (
             _split(table, self.request.partition_by)
@@ -107,8 +110,14 @@ class PartExporter:
             name = sink.part_name(self.ckpt.next_part, self.request.fmt)
             if self.request.partition_by:
                 name = f"{sink.partition_dir(self.request.partition_by, value)}/{name}"
+            # min/max statistics where readers prune with them: numbers, times, ids
+            stats = [f.name for f in schema if f.name in _STATS or str(f.type) != "string"]
             writer = PartWriter(
-                self.request.out_dir / name, self.request.fmt, schema, durable=self.durable
+                self.request.out_dir / name,
+                self.request.fmt,
+                schema,
+                durable=self.durable,
+                statistics=stats,
             )
             self.ckpt.next_part += 1
             self.writers[value] = writer

@@ -27,6 +27,7 @@ cannot be converted (``aiLeadScore: "high"``) becomes a null and is counted as a
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -274,31 +275,34 @@ def _arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
 _COERCERS = {"int64": to_int, "float64": to_float, "timestamp": to_timestamp}
 
 
-def _typed_array(column: Column, values: list[Any], ids: list[Any], out: Coercions) -> pa.Array:
-    """One column of a page; C++ fast path first, per-value coercion when it refuses."""
+def _typed_array(
+    column: Column, values: list[Any], ids: list[Any], out: Coercions, slow: set[str]
+) -> pa.Array:
+    """One column of a page; C++ fast path first, per-value coercion when it refuses.
+
+    A column whose fast path failed once (mixed types, like scores sent as 85 and "85")
+    goes to ``slow`` and skips the doomed attempt on later pages.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     target = arrow_type(column.kind)
-    try:
-        if column.kind == "timestamp":
-            return pc.cast(pa.array(values, pa.string()), target)
-        return pa.array(values, target)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        pass
+    if column.name not in slow:
+        try:
+            if column.kind == "timestamp":
+                return pc.cast(pa.array(values, pa.string()), target)
+            return pa.array(values, target)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            slow.add(column.name)
     if column.kind == "string":
-        return pa.array([v if v is None else json_text(v) for v in values], target)
+        return pa.array([v if v is None or type(v) is str else json_text(v) for v in values])
     coerce = _COERCERS[column.kind]
-    converted: list[Any] = []
-    for record_id, value in zip(ids, values, strict=True):
-        if value is None:
-            converted.append(None)
-            continue
-        typed = coerce(value)
-        if typed is INVALID:
-            out.add(column.name, record_id, value)
-            typed = None
-        converted.append(typed)
+    converted = [None if v is None else coerce(v) for v in values]
+    if INVALID in converted:  # rare: find which records, for the warning count
+        for i, typed in enumerate(converted):
+            if typed is INVALID:
+                out.add(column.name, ids[i], values[i])
+                converted[i] = None
     return pa.array(converted, target)
 
 
@@ -312,26 +316,34 @@ class Page:
     def __init__(self, records: Sequence[dict[str, Any]]) -> None:
         n = self.rows = len(records)
         # Scatter each record's (few) present keys: the cost follows the values actually
-        # sent, not rows x columns, because the records are sparse.
-        gathered: dict[str, list[Any]] = {}
+        # sent, not rows x columns, because the records are sparse. This loop is the
+        # export's hottest Python code: a defaultdict keeps it to two subscripts a value.
+        gathered: defaultdict[str, list[Any]] = defaultdict(lambda: [None] * n)
         for i, record in enumerate(records):
             for key, value in record.items():
-                slot = gathered.get(key)
-                if slot is None:
-                    slot = gathered[key] = [None] * n
-                slot[i] = value
-        self.values = gathered
+                gathered[key][i] = value
+        self.values = dict(gathered)
 
     def new_columns(self, columns: Sequence[Column]) -> list[Column]:
         """Fields of this page not in ``columns``, as extra columns in a stable order."""
         known = {c.name for c in columns}
         return [column_for(name) for name in sorted(self.values.keys() - known)]
 
-    def table(self, columns: Sequence[Column], coercions: Coercions) -> pa.Table:
+    def table(
+        self, columns: Sequence[Column], coercions: Coercions, slow: set[str] | None = None
+    ) -> pa.Table:
         """The page as a table with exactly ``columns`` (absent fields are nulls; fields
-        not in ``columns`` are left out: extend it with :meth:`new_columns` first)."""
+        not in ``columns`` are left out: extend it with :meth:`new_columns` first).
+
+        Args:
+            columns: the export's columns.
+            coercions: where unconvertible values are counted.
+            slow: names of columns known to need per-value coercion (kept across pages
+                by the caller; updated here).
+        """
         import pyarrow as pa
 
+        slow = set() if slow is None else slow
         n = self.rows
         ids = self.values.get("id") or [None] * n
         arrays = []
@@ -339,7 +351,7 @@ class Page:
         for column in columns:
             values = self.values.get(column.name)
             if values is not None:
-                arrays.append(_typed_array(column, values, ids, coercions))
+                arrays.append(_typed_array(column, values, ids, coercions, slow))
                 continue
             empty = nulls.get(column.kind)
             if empty is None:

@@ -68,3 +68,12 @@ def test_matches_a_plain_python_set(pages):
                 reference.add(i)
         assert _page(seen, ids) == expected
     assert len(seen) == len(reference)
+
+
+def test_uuid_ids_are_keyed_by_their_own_value_and_others_by_digest():
+    """A canonical UUID's key is its 128-bit value; an uppercase one is another id."""
+    lower = "0b5e1c2a-9f4d-4e1a-8c3b-2d7f6a5e4c3b"
+    assert id_key(lower) == int(lower.replace("-", ""), 16)
+    assert id_key(lower.upper()) != id_key(lower)
+    keys = id_keys([lower, lower.upper(), "lead-7", None]).to_list()
+    assert keys == [id_key(lower), id_key(lower.upper()), id_key("lead-7"), None]

@@ -68,17 +68,19 @@ def test_an_aborted_part_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_parquet_parts_keep_types_and_one_row_group_per_write(tmp_path):
-    """Each write is a row group; types (int64, UTC timestamp) survive."""
+def test_parquet_parts_keep_types_and_group_pages_into_row_groups(tmp_path):
+    """Pages are buffered into row groups of about row_group_rows; types (int64, UTC
+    timestamp) survive."""
     path = tmp_path / "part-00000.parquet"
-    writer = PartWriter(path, "parquet", SCHEMA)
+    writer = PartWriter(path, "parquet", SCHEMA, row_group_rows=3)
     writer.write(_table(["a", "b"]))
     writer.write(_table(["c"]))
+    writer.write(_table(["d"]))
     writer.close()
-    assert pq.ParquetFile(path).num_row_groups == 2
+    assert [pq.ParquetFile(path).metadata.row_group(i).num_rows for i in range(2)] == [3, 1]
     back = pq.read_table(path)
     assert back.schema.equals(SCHEMA)
-    assert back.column("id").to_pylist() == ["a", "b", "c"]
+    assert back.column("id").to_pylist() == ["a", "b", "c", "d"]
 
 
 def test_a_table_with_another_schema_is_refused(tmp_path):
@@ -198,3 +200,18 @@ def test_duckdb_reads_all_parts_with_one_schema(tmp_path):
     kinds = {row[0]: row[1] for row in described}
     assert kinds["createdAt"] == "TIMESTAMP WITH TIME ZONE"
     assert kinds["score"] == "BIGINT"
+
+
+def test_statistics_are_written_only_for_the_chosen_columns(tmp_path):
+    """statistics=[...] limits min/max statistics to those columns (cheaper writes)."""
+    path = tmp_path / "part-00000.parquet"
+    writer = PartWriter(path, "parquet", SCHEMA, statistics=["id", "createdAt"])
+    writer.write(_table(["a", "b"]))
+    writer.close()
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    with_stats = {
+        group.column(i).path_in_schema
+        for i in range(group.num_columns)
+        if group.column(i).is_stats_set
+    }
+    assert with_stats == {"id", "createdAt"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
@@ -32,6 +32,9 @@ FORMATS: tuple[PartFormat, ...] = ("parquet", "csv", "ndjson")
 MANIFEST = "_manifest.json"
 #: Hive's name for a null partition value (DuckDB, Spark and BigQuery read it as NULL).
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+#: Parquet row group target (rows): about 20 MB of Arrow data for typical leads.
+ROW_GROUP_ROWS = 25_000
 
 _PART = re.compile(r"^part-\d{5,}\.(parquet|csv|ndjson)$")
 _TEMP = re.compile(r"^\.(part-\d{5,}\.(parquet|csv|ndjson)|_manifest\.json)\.tmp$")
@@ -95,19 +98,31 @@ def _csv_schema(schema: pa.Schema) -> pa.Schema:
 class PartWriter:
     """One part being written: appended to page by page, then published atomically.
 
-    Parquet parts get one row group per :meth:`write` (zstd, no dictionary encoding:
-    smaller and cheaper for these mostly-unique text columns); CSV parts one header;
-    NDJSON parts one object per line. Memory stays at one page whatever the part size.
+    Parquet parts get row groups of about ``row_group_rows`` rows (the pages written are
+    buffered until then: fewer, bigger row groups cost less to write and to scan), zstd,
+    no dictionary encoding (smaller and cheaper for these mostly-unique text columns).
+    CSV parts get one header, NDJSON parts one object per line. Memory is bounded by a
+    row group, whatever the part size.
 
     Args:
         path: the final path (its directory is created).
         fmt: the file format.
         schema: the Arrow schema every written table must have.
         durable: fsync on :meth:`close` (off only in tests that never crash).
+        row_group_rows: Parquet row group target.
+        statistics: Parquet columns that get min/max statistics (None = all). Statistics
+            on long free-text columns cost ~15% of the write for little pruning value.
     """
 
     def __init__(
-        self, path: Path, fmt: PartFormat, schema: pa.Schema, *, durable: bool = True
+        self,
+        path: Path,
+        fmt: PartFormat,
+        schema: pa.Schema,
+        *,
+        durable: bool = True,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        statistics: Sequence[str] | None = None,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -115,13 +130,20 @@ class PartWriter:
         self.schema = schema
         self.rows = 0
         self._durable = durable
+        self._row_group_rows = row_group_rows
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
         self._temp = _temp_for(path)
         self._handle: Any = None
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
             self._handle = pq.ParquetWriter(
-                self._temp, schema, compression="zstd", use_dictionary=False
+                self._temp,
+                schema,
+                compression="zstd",
+                use_dictionary=False,
+                write_statistics=True if statistics is None else list(statistics),
             )
         elif fmt == "csv":
             import pyarrow.csv as pcsv
@@ -135,7 +157,10 @@ class PartWriter:
         if not table.schema.equals(self.schema):
             raise ValueError(f"{self.path.name}: table schema differs from the part's schema")
         if self.fmt == "parquet":
-            self._handle.write_table(table)
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
+            if self._pending_rows >= self._row_group_rows:
+                self._flush_row_group()
         elif self.fmt == "csv":
             self._handle.write_table(_csv_ready(table))
         else:
@@ -146,8 +171,18 @@ class PartWriter:
             frame.write_ndjson(self._handle)
         self.rows += table.num_rows
 
+    def _flush_row_group(self) -> None:
+        import pyarrow as pa
+
+        if self._pending:
+            table = pa.concat_tables(self._pending)
+            self._handle.write_table(table, row_group_size=table.num_rows)
+            self._pending, self._pending_rows = [], 0
+
     def close(self) -> int:
         """Finish the file, fsync it, rename it to its final name; returns its size."""
+        if self.fmt == "parquet":
+            self._flush_row_group()
         self._handle.close()
         size = self._temp.stat().st_size
         _publish(self._temp, self.path, durable=self._durable)
