@@ -280,3 +280,21 @@ def test_a_repeated_next_token_stops_instead_of_looping(tmp_path, store):
     source.bulk_page = stuck  # type: ignore[method-assign]
     with pytest.raises(ExportStopped, match="same nextToken"):
         _run(_request(tmp_path / "out"), source, store)
+
+
+def test_an_unfinished_export_with_other_options_needs_restart(tmp_path, store):
+    """Same directory, other options while the first export is unfinished: exit 2
+    (SourceChanged); --restart starts the new export over."""
+    from state import SourceChanged
+
+    out = tmp_path / "out"
+    source = FakeSource(_pages(4, 10))
+    source.fail_at = 2
+    with pytest.raises(ExportStopped):
+        _run(_request(out), source, store)
+    source.fail_at = None
+    with pytest.raises(SourceChanged) as changed:
+        _run(_request(out, fields="email"), source, store)
+    assert changed.value.exit_code == 2
+    summary = _run(_request(out, fields="email"), source, store, restart=True)
+    assert summary.rows == 40 and not summary.resumed
