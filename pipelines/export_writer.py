@@ -11,7 +11,8 @@ from etl.sinks import parts as sink
 from etl.sinks.parts import PartWriter
 from pipelines.export_ids import IdSet, id_keys
 from pipelines.export_plan import CHECKPOINT_KEY, Checkpoint, ExportRequest, PartRecord, all_columns
-from schemas.export import Coercions, Column, Page, PartValidator, arrow_schema
+from schemas.export import Coercions, Column, Page, arrow_schema
+from schemas.export_contract import PartValidator
 
 if TYPE_CHECKING:
     import pyarrow as pa

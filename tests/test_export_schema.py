@@ -19,7 +19,6 @@ from schemas.export import (
     Coercions,
     Column,
     ExportSchemaError,
-    PartValidator,
     arrow_schema,
     column_for,
     export_columns,
@@ -29,8 +28,8 @@ from schemas.export import (
     to_float,
     to_int,
     to_timestamp,
-    validate_part,
 )
+from schemas.export_contract import PartValidator, validate_part
 
 
 def test_known_columns_cover_the_sandbox_field_model():
