@@ -67,7 +67,7 @@ def run_csv_import_command(
                     api=api,
                     store=store,
                     clock=clock,
-                    progress=make_progress(mode, unit="leads", clock=clock),
+                    progress=make_progress(mode, unit="rows", clock=clock),
                     stop=stop,
                     rejects_path=rejects,
                 )
