@@ -233,6 +233,8 @@ def _derive_names(cols: dict[str, pl.Series], height: int, valid_emails: pl.Seri
     handle; a last name still missing is ``-``, a punctuation-only one too (bug 6)."""
     nulls = pl.Series([None] * height, dtype=pl.String)
     first, last = cols.get("firstName", nulls), cols.get("lastName", nulls)
+    # A punctuation-only last name (".", "_") is no name: derive one, else "-" (bug 6).
+    last = last.set(sz.punct_only(last).fill_null(False), None)
     donors: list[tuple[pl.Series, Callable[[pl.Series], tuple[pl.Series, pl.Series]]]] = []
     if "fullName" in cols:
         donors.append((cols["fullName"], sz.split_full_name))
@@ -249,7 +251,6 @@ def _derive_names(cols: dict[str, pl.Series], height: int, valid_emails: pl.Seri
         first = first.scatter(idx, _coalesce(first.gather(idx), d_first))
         last = last.scatter(idx, _coalesce(last.gather(idx), d_last))
     last = last.fill_null("-")
-    last = last.set(sz.punct_only(last).fill_null(False) & (last != "-"), "-")
     cols["firstName"], cols["lastName"] = first.alias("firstName"), last.alias("lastName")
 
 
@@ -282,8 +283,11 @@ def _problems(frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
     if failures["index"].null_count():
         broken = failures.filter(pl.col("index").is_null())
         raise LeadContractError(
-            "the lead frame breaks the payload contract: "
-            + "; ".join(f"{c}: {k}" for c, k in broken.select("column", "check").iter_rows())
+            "the lead frame breaks the payload contract (a bug, please report it): "
+            + "; ".join(
+                f"{check} {case!r}"
+                for check, case in broken.select("check", "failure_case").iter_rows()
+            )
         )
     column, check = pl.col("column"), pl.col("check")
     value = pl.col("failure_case").cast(pl.String)

@@ -42,6 +42,8 @@ _HOST_IN_URL = HOST_PATTERN.replace("^", r"^(?:https?://)?(?:www[0-9]?\.)?(", 1)
 _LINKEDIN_PROFILE = r"(?i)^(?:https?://)?(?:[a-z]{2,3}\.)?(?:www\.)?linkedin\.com/in/[^/?#\s]"
 
 
+# Removed outright: invisible characters and controls that are not whitespace.
+_REMOVED = rf"{INVISIBLE}|[\p{{Cc}}&&[^\s]]"
 # Values the cleaning would change: edge whitespace, invisible characters, odd spacing.
 _LINE_DIRT = rf"^\s|\s$|{INVISIBLE}|[^\S ]|\s{{2,}}|\p{{Cc}}"
 _TEXT_DIRT = rf"^\s|\s$|{INVISIBLE}|\r|[^\S \n]| \n|\n{{3}}|[\p{{Cc}}&&[^\n]]"
@@ -69,15 +71,14 @@ def null_if_empty(s: pl.Series) -> pl.Series:
 
 
 def _rewrite_line(v: pl.Series) -> pl.Series:
-    v = v.str.replace_all(INVISIBLE, "").str.replace_all(r"[^\S ]+|\s{2,}|\p{Cc}+", " ")
+    v = v.str.replace_all(_REMOVED, "").str.replace_all(r"[^\S ]+|\s{2,}", " ")
     return v.str.strip_chars()
 
 
 def _rewrite_text(v: pl.Series) -> pl.Series:
     return (
-        v.str.replace_all(INVISIBLE, "")
-        .str.replace_all(r"\r\n?", "\n")
-        .str.replace_all(r"[\p{Cc}&&[^\n\t]]", "")
+        v.str.replace_all(r"\r\n?", "\n")
+        .str.replace_all(_REMOVED, "")
         .str.replace_all(r"[^\S\n]", " ")
         .str.replace_all(r" +\n", "\n")
         .str.replace_all(r"\n{3,}", "\n\n")
