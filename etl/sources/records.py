@@ -273,9 +273,11 @@ class RecordReader:
             ):
                 pass
         except csv.Error as exc:
-            if str(exc) != "unexpected end of data":
-                return _concat(list(self._slow(iter([body]), line0 + start)), self.columns)
+            unterminated = str(exc) == "unexpected end of data"
         else:
+            unterminated = False
+        if not unterminated:  # stray quotes, not an open one: the csv module decides
+            self.slow_path = True
             return _concat(list(self._slow(iter([body]), line0 + start)), self.columns)
         record = next(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), [])
         values = (record + [None] * len(self.columns))[: len(self.columns)]
