@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -63,7 +61,7 @@ class CsvOptions:
     maps: tuple[tuple[str, str], ...] = ()
     mapping_file: Path | None = None
     extra: ExtraPolicy = "notes"
-    chunk_bytes: int = 32 << 20
+    chunk_bytes: int = 16 << 20
 
 
 @dataclass
@@ -144,22 +142,13 @@ def prepare_csv(path: Path, options: CsvOptions) -> Prepared:
     dedupe = _Dedupe()
     accepted: list[pl.DataFrame] = []
     rejected: list[pl.DataFrame] = []
-
-    def finish(chunk: RawChunk, checked: Future[tuple[pl.DataFrame, pl.DataFrame]]) -> None:
-        good, bad = _finish_chunk(chunk, *checked.result(), dedupe)
+    # Chunks are parsed and checked on worker threads while the file is read (polars
+    # releases the GIL); duplicates are then resolved here, in file order.
+    checked = source.map_chunks(lambda chunk: _check_chunk(chunk, mapping), workers=_WORKERS)
+    for chunk, (valid, problems) in checked:
+        good, bad = _finish_chunk(chunk, valid, problems, dedupe)
         accepted.append(good)
         rejected.append(bad)
-
-    # Chunks are checked two at a time while the next one is read (polars releases the
-    # GIL); duplicates are then resolved in file order, here.
-    in_flight: deque[tuple[RawChunk, Future[tuple[pl.DataFrame, pl.DataFrame]]]] = deque()
-    with ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="csv-check") as pool:
-        for chunk in source.chunks():
-            in_flight.append((chunk, pool.submit(_check_chunk, chunk, mapping)))
-            if len(in_flight) > _WORKERS:
-                finish(*in_flight.popleft())
-        while in_flight:
-            finish(*in_flight.popleft())
     prepared = Prepared(
         path=path,
         accepted=pl.concat(accepted, rechunk=False),

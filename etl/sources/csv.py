@@ -12,9 +12,10 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from etl.sources.encoding import Utf8Stream
 from etl.sources.errors import (
@@ -30,6 +31,8 @@ DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 
 #: Columns a rejects file adds: ignored on input, so a fixed rejects file imports as is.
 IGNORED_COLUMNS: frozenset[str] = frozenset({LINE, "_reason", DETAIL})
+
+T = TypeVar("T")
 
 _SAMPLE_BYTES = 64 << 10
 _SNIFF_RECORDS = 20
@@ -78,17 +81,33 @@ class CsvSource:
         return self._reader.slow_path
 
     def chunks(self) -> Iterator[RawChunk]:
-        """Yield the rows chunk by chunk (once).
+        """Yield the rows chunk by chunk, all work on this thread (once).
 
         Raises:
             HeaderOnlySource: the file has a header and no data rows.
         """
-        yield from self._reader
+        for chunk, _ in self.map_chunks(_nothing, workers=0):
+            yield chunk
+
+    def map_chunks(
+        self, fn: Callable[[RawChunk], T], *, workers: int = 2
+    ) -> Iterator[tuple[RawChunk, T]]:
+        """Yield ``(chunk, fn(chunk))`` in file order, parsing and ``fn`` running on
+        ``workers`` threads while the file is read (once).
+
+        Raises:
+            HeaderOnlySource: the file has a header and no data rows.
+        """
+        yield from self._reader.map_chunks(fn, workers=workers)
         if self._reader.rows_read == 0:
             raise HeaderOnlySource(
                 f"{self.path}: has a header row ({len(self.columns)} columns) but no data "
                 "rows; check you exported the right sheet or file"
             )
+
+
+def _nothing(chunk: RawChunk) -> None:
+    del chunk
 
 
 def open_csv(

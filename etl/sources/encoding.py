@@ -21,6 +21,8 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
+
 from etl.sources.errors import BinarySource, SourceNotFound, UndecodableSource
 
 #: How many bytes of the head decide "binary or text".
@@ -51,6 +53,15 @@ def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error("lgetl-cp1252", _cp1252_fallback)
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (polars validates far faster than a decode)."""
+    try:
+        pl.Series([data], dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.PolarsError:
+        return False
+    return True
 
 
 def check_path(path: Path) -> None:
@@ -127,7 +138,7 @@ class Utf8Stream:
         """Yield the file's text as UTF-8 bytes, BOM removed."""
         decoder = codecs.getincrementaldecoder(self.encoding)("strict")
         passthrough = self.encoding == "utf-8"  # valid UTF-8 input is yielded as is
-        held = b""  # passthrough: an incomplete character at the end of the last block
+        held = b""  # passthrough: the bytes after the last line end of the last block
         with self.path.open("rb") as handle:
             raw = handle.read(self.block_size)
             self._hash.update(raw)
@@ -138,25 +149,26 @@ class Utf8Stream:
                     if raw:
                         yield raw
                 elif passthrough:
-                    try:
-                        decoder.decode(raw, final=final)
-                    except UnicodeDecodeError as exc:
-                        if self._forced:
-                            raise self._undecodable(offset - len(held) + exc.start) from None
+                    data = held + raw
+                    cut = len(data) if final else data.rfind(b"\n") + 1  # whole characters
+                    if _is_utf8(data[:cut]):
+                        self._seen_utf8 = self._seen_utf8 or not data[:cut].isascii()
+                        if cut:
+                            yield data[:cut]
+                        held = data[cut:]
+                    else:
+                        try:
+                            data[:cut].decode("utf-8")
+                        except UnicodeDecodeError as exc:
+                            if self._forced:
+                                raise self._undecodable(offset - len(held) + exc.start) from None
                         # ASCII so far reads the same in cp1252: switch for the rest.
                         self.encoding = "utf-8+cp1252" if self._seen_utf8 else "cp1252"
                         decoder = codecs.getincrementaldecoder("cp1252")("lgetl-cp1252")
-                        passthrough = False
-                        text = decoder.decode(held + raw, final=final)
+                        passthrough, held = False, b""
+                        text = decoder.decode(data, final=final)
                         if text:
                             yield text.encode("utf-8")
-                    else:
-                        self._seen_utf8 = True
-                        pending = decoder.getstate()[0]
-                        data = held + raw
-                        if len(data) > len(pending):
-                            yield data[: len(data) - len(pending)]
-                        held = pending
                 else:
                     try:
                         text = decoder.decode(raw, final=final)
