@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import polars as pl
+
 from etl.client import (
     AmbiguousWriteError,
     ClientNotFoundError,
@@ -31,7 +33,7 @@ from etl.signals import StopRequest
 from etl.sinks.leadgenius import LeadLoader, LoaderOptions, LoaderStats, content_hash
 from pipelines.csv_prepare import CsvOptions, Prepared, iter_payloads, prepare_csv
 from pipelines.import_summary import build_summary, write_rejects_file
-from state import StagedRow, Store
+from state import Lock, StagedRow, Store
 
 KIND = "csv_import"
 OnExisting = Literal["skip", "update"]
@@ -57,6 +59,16 @@ class ImportOptions:
     concurrency: int | None = None
     max_attempts: int = 5
     rate: float = 100.0
+
+    def loader_options(self, client_id: str) -> LoaderOptions:
+        """The loader's pacing options for the resolved client slug."""
+        return LoaderOptions(
+            client_id=client_id,
+            concurrency=self.concurrency,
+            consistency_window=self.consistency_window,
+            max_attempts=self.max_attempts,
+            rate=self.rate,
+        )
 
 
 async def resolve_target(api: LeadGeniusClient, ref: str | None, name: str | None) -> ClientRef:
@@ -96,10 +108,36 @@ def _by_exact_name(name: str, clients: list[dict[str, Any]]) -> ClientRef | None
 def staged_rows(
     prepared: Prepared, *, client_id: str, store: Store, on_existing: OnExisting
 ) -> Iterator[StagedRow]:
+    """The file's rows to stage (see :func:`decide_rows`)."""
+    return decide_rows(
+        prepared.accepted,
+        prepared.rejected,
+        client_id=client_id,
+        store=store,
+        on_existing=on_existing,
+    )
+
+
+def decide_rows(
+    accepted: pl.DataFrame,
+    rejected: pl.DataFrame,
+    *,
+    client_id: str,
+    store: Store,
+    on_existing: OnExisting,
+) -> Iterator[StagedRow]:
     """Accepted rows as ``pending`` (create, or update with the ledger's lead id),
     ``skipped`` (identity already in the client, or its data unchanged since the last write)
-    and rejected rows with their reason."""
-    for batch in iter_payloads(prepared.accepted, batch=5_000):
+    and rejected rows with their reason.
+
+    Args:
+        accepted: ``_line``, ``_identity`` and payload columns (any source).
+        rejected: at least ``_line``, ``_reason`` and ``_detail``.
+        client_id: the target client's slug (the ledger's key).
+        store: the state store (its ledger is read here).
+        on_existing: what to do with identities the ledger knows.
+    """
+    for batch in iter_payloads(accepted, batch=5_000):
         known = store.ledger_lookup(client_id, [identity for _, identity, _ in batch])
         for line, identity, payload in batch:
             entry = known.get(identity)
@@ -111,9 +149,42 @@ def staged_rows(
                 yield StagedRow(line, identity, None, "skipped", "unchanged", entry.lead_id)
             else:
                 yield StagedRow(line, identity, {"id": entry.lead_id, **payload})
-    rejected = prepared.rejected.select("_line", "_reason", "_detail")
-    for line, reason, detail in rejected.iter_rows():
+    for line, reason, detail in rejected.select("_line", "_reason", "_detail").iter_rows():
         yield StagedRow(int(line), None, None, "rejected", str(reason), detail)
+
+
+async def load_staged(
+    job_id: int,
+    lock: Lock,
+    options: ImportOptions,
+    client_id: str,
+    *,
+    api: LeadGeniusClient,
+    store: Store,
+    clock: Clock,
+    progress: Progress,
+    stop: StopRequest,
+) -> tuple[LoaderStats, str]:
+    """Send the job's open rows with the exactly-once loader.
+
+    Returns:
+        The loader's figures and the run's outcome: ``complete`` (every row final, none
+        failed), ``interrupted`` (a stop signal) or ``incomplete``.
+    """
+    loader = LeadLoader(
+        api=api,
+        store=store,
+        job_id=job_id,
+        lock=lock,
+        options=options.loader_options(client_id),
+        clock=clock,
+        stop=stop,
+        progress=progress,
+    )
+    stats = await loader.run()
+    counts = store.counts_by_status(job_id)
+    complete = not any(counts.get(s) for s in ("pending", "in_flight", "unknown", "failed"))
+    return stats, "complete" if complete else ("interrupted" if stop.requested else "incomplete")
 
 
 async def run_csv_import(
@@ -160,26 +231,17 @@ async def run_csv_import(
                 lock=lock,
                 checkpoints={"staged": {"rows_read": prepared.rows_read}},
             )
-        loader = LeadLoader(
+        stats, outcome = await load_staged(
+            job.id,
+            lock,
+            options,
+            target.slug,
             api=api,
             store=store,
-            job_id=job.id,
-            lock=lock,
-            options=LoaderOptions(
-                client_id=target.slug,
-                concurrency=options.concurrency,
-                consistency_window=options.consistency_window,
-                max_attempts=options.max_attempts,
-                rate=options.rate,
-            ),
             clock=clock,
-            stop=stop,
             progress=progress,
+            stop=stop,
         )
-        stats = await loader.run()
-        counts = store.counts_by_status(job.id)
-        complete = not any(counts.get(s) for s in ("pending", "in_flight", "unknown", "failed"))
-        outcome = "complete" if complete else ("interrupted" if stop.requested else "incomplete")
     finally:
         summary = build_summary(
             store=store,
@@ -194,5 +256,5 @@ async def run_csv_import(
         store.finish_run(run.id, outcome, {"created": stats.created, "updated": stats.updated})
         store.release_lock(lock)
     if rejects_path is not None:
-        write_rejects_file(store, job.id, prepared, rejects_path)
+        write_rejects_file(store, job.id, prepared.rejected, rejects_path)
     return summary

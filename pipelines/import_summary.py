@@ -6,13 +6,17 @@ Totals are the job's (all runs so far), so a resumed import reports the whole fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etl.client import ClientRef
 from etl.sinks.leadgenius import LoaderStats
 from pipelines.csv_prepare import Prepared
 from state import Store
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _OPEN = ("pending", "in_flight", "unknown")
 
@@ -28,23 +32,54 @@ def build_summary(
     seconds: float,
     outcome: str,
 ) -> dict[str, Any]:
-    """What the import did, as a JSON-ready dict (printed, and written by ``--summary-json``).
+    """What the CSV import did, as a JSON-ready dict (printed, and written by
+    ``--summary-json``): :func:`job_summary` with the file's figures.
 
     ``accepted + rejected_in_file == rows_read`` always holds; ``complete`` is true when
     every staged row reached a final state and none failed.
     """
+    return job_summary(
+        store=store,
+        job_id=job_id,
+        client=client,
+        stats=stats,
+        api_stats=api_stats,
+        seconds=seconds,
+        outcome=outcome,
+        source={"file": str(prepared.path)},
+        reading={
+            "rows_read": prepared.rows_read,
+            "accepted": prepared.accepted.height,
+            "rejected_in_file": prepared.rejected.height,
+        },
+    )
+
+
+def job_summary(
+    *,
+    store: Store,
+    job_id: int,
+    client: ClientRef,
+    stats: LoaderStats,
+    api_stats: dict[str, Any],
+    seconds: float,
+    outcome: str,
+    source: Mapping[str, Any],
+    reading: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The summary every import shares: the job's rows by final state and this run's
+    figures, with the source's own fields (``source`` after ``job_id``, ``reading``
+    after ``complete``)."""
     counts = store.counts_by_status(job_id)
     written = stats.created + stats.updated
     open_rows = sum(counts.get(s, 0) for s in _OPEN)
     return {
         "job_id": job_id,
-        "file": str(prepared.path),
+        **source,
         "client": {"slug": client.slug, "name": client.name},
         "outcome": outcome,
         "complete": open_rows == 0 and not counts.get("failed"),
-        "rows_read": prepared.rows_read,
-        "accepted": prepared.accepted.height,
-        "rejected_in_file": prepared.rejected.height,
+        **reading,
         "created": counts.get("done", 0),
         "updated": counts.get("updated", 0),
         "skipped": counts.get("skipped", 0),
@@ -69,14 +104,26 @@ def build_summary(
 
 
 def render_summary(summary: dict[str, Any]) -> str:
-    """The summary as the few plain lines a person reads at the end of a run."""
-    run = summary["this_run"]
-    reasons = ", ".join(f"{k}={v}" for k, v in summary["rejected_by_reason"].items()) or "none"
+    """The CSV summary as the few plain lines a person reads at the end of a run."""
     lines = [
         f"job {summary['job_id']}: {summary['file']} -> client {summary['client']['slug']}"
         f" ({summary['outcome']})",
         f"  read {summary['rows_read']}, accepted {summary['accepted']}, "
         f"rejected in file {summary['rejected_in_file']}",
+        *render_totals(summary),
+    ]
+    run = summary["this_run"]
+    if summary["complete"] and not (run["created"] or run["updated"]):
+        lines.append("  nothing new to send: every row of this file was already handled")
+    return "\n".join(lines)
+
+
+def render_totals(summary: dict[str, Any]) -> list[str]:
+    """The lines of a :func:`job_summary` every import prints: rows by final state, and
+    what this run did."""
+    run = summary["this_run"]
+    reasons = ", ".join(f"{k}={v}" for k, v in summary["rejected_by_reason"].items()) or "none"
+    return [
         f"  created {summary['created']}, updated {summary['updated']}, "
         f"skipped {summary['skipped']}, rejected {summary['rejected']} ({reasons}), "
         f"failed {summary['failed']}, still open {summary['open']}",
@@ -85,18 +132,15 @@ def render_summary(summary: dict[str, Any]) -> str:
         f"{run['requests']} requests, {run['throttled_429']} x 429, {run['retries']} retries, "
         f"{run['seconds']} s, {run['leads_per_min']} leads/min",
     ]
-    if summary["complete"] and not (run["created"] or run["updated"]):
-        lines.append("  nothing new to send: every row of this file was already handled")
-    return "\n".join(lines)
 
 
-def write_rejects_file(store: Store, job_id: int, prepared: Prepared, path: Path) -> int:
-    """Write every rejected row as CSV: rows refused in the file (their source columns)
-    and rows the server refused (their payload fields), each with ``_line``, ``_reason``
-    and ``_detail``. Returns the number of rows written."""
+def write_rejects_file(store: Store, job_id: int, local: pl.DataFrame, path: Path) -> int:
+    """Write every rejected row as CSV: rows refused before sending (``local``: their
+    source columns with ``_line``, ``_reason``, ``_detail``) and rows the server refused
+    (their payload fields), each with ``_line``, ``_reason`` and ``_detail``. Returns the
+    number of rows written."""
     import polars as pl
 
-    local = prepared.rejected
     server = [
         {**{k: str(v) for k, v in (row.payload or {}).items()}, "_line": row.row_no,
          "_reason": row.reason, "_detail": row.message}

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.clock",
     "tests.fixtures.store",
     "tests.fixtures.sandbox",
+    "tests.fixtures.hubspot_import",
 ]

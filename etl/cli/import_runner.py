@@ -1,5 +1,6 @@
-"""The non-dry-run half of ``lgetl import csv``: wire settings, store, signals and progress
-around :func:`pipelines.csv_import.run_csv_import`, print the summary, pick the exit code.
+"""The running half of ``lgetl import csv`` and ``lgetl import hubspot``: wire settings,
+store, signals and progress around one pipeline (:func:`run_import_command`, shared),
+print the summary, pick the exit code.
 
 Exit codes (DESIGN.md): 0 every staged row reached a final state and none failed;
 1 the job is not complete (re-run the same command to resume); 2 usage/configuration;
@@ -9,6 +10,8 @@ Exit codes (DESIGN.md): 0 every staged row reached a final state and none failed
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,17 +21,36 @@ from etl.cli.options import LogFormatChoice, run
 from etl.errors import EtlError, Interrupted
 
 if TYPE_CHECKING:
-    from etl.client import ClientSettings
-    from etl.progress import ProgressMode
+    from etl.client import ClientSettings, LeadGeniusClient
+    from etl.clock import Clock
+    from etl.progress import Progress, ProgressMode
+    from etl.signals import StopRequest
+    from etl.sources.hubspot_settings import HubSpotSettings
     from pipelines.csv_import import ImportOptions
     from pipelines.csv_prepare import CsvOptions
+    from pipelines.hubspot_import import HubSpotImportOptions
+    from state import Store
 
 
-def run_csv_import_command(
-    path: Path,
-    csv_options: CsvOptions,
-    options: ImportOptions,
+@dataclass(frozen=True)
+class ImportContext:
+    """What the shared runner opens for an import pipeline (closed after it returns)."""
+
+    api: LeadGeniusClient
+    store: Store
+    clock: Clock
+    progress: Progress
+    stop: StopRequest
+
+
+#: One import: given the context, run the pipeline and return its summary.
+Pipeline = Callable[[ImportContext], Awaitable[dict[str, Any]]]
+
+
+def run_import_command(
+    pipeline: Pipeline,
     *,
+    render: Callable[[dict[str, Any]], str],
     settings: ClientSettings,
     state: str | None,
     rejects: Path | None,
@@ -36,7 +58,14 @@ def run_csv_import_command(
     log_format: LogFormatChoice = LogFormatChoice.plain,
     quiet: bool = False,
 ) -> None:
-    """Run the import; raise :class:`EtlError` subclasses for the CLI to map to exit codes."""
+    """Open the store, signal handlers, LeadGenius client and progress; run ``pipeline``;
+    write/print its summary (``render`` makes the plain text); pick the exit code.
+
+    Raises:
+        Interrupted: a stop signal arrived (exit 130/143).
+        IncompleteImport: the job is not complete (exit 1).
+        EtlError: whatever the pipeline raised, for the CLI to map to an exit code.
+    """
     import asyncio
     import os
 
@@ -44,8 +73,6 @@ def run_csv_import_command(
     from etl.clock import SystemClock
     from etl.progress import make_progress
     from etl.signals import stop_on_signals
-    from pipelines.csv_import import run_csv_import
-    from pipelines.import_summary import render_summary
     from state import open_store, resolve_state_url
 
     mode: ProgressMode = (
@@ -60,17 +87,8 @@ def run_csv_import_command(
             stop_on_signals(loop) as stop,
         ):
             async with LeadGeniusClient(settings, clock=clock) as api:
-                summary = await run_csv_import(
-                    path,
-                    csv_options,
-                    options,
-                    api=api,
-                    store=store,
-                    clock=clock,
-                    progress=make_progress(mode, unit="rows", clock=clock),
-                    stop=stop,
-                    rejects_path=rejects,
-                )
+                progress = make_progress(mode, unit="rows", clock=clock)
+                summary = await pipeline(ImportContext(api, store, clock, progress, stop))
                 return summary, stop.signal_number
 
     summary, signal_number = run(main())
@@ -80,7 +98,7 @@ def run_csv_import_command(
     if log_format == LogFormatChoice.json:
         typer.echo(json.dumps({"event": "summary", **summary}))
     else:
-        typer.echo(render_summary(summary))
+        typer.echo(render(summary))
     if rejects is not None:
         typer.echo(f"rejected rows written to {rejects}")
     if signal_number is not None:
@@ -91,6 +109,90 @@ def run_csv_import_command(
         )
     if not summary["complete"]:
         raise IncompleteImport(summary)
+
+
+def run_csv_import_command(
+    path: Path,
+    csv_options: CsvOptions,
+    options: ImportOptions,
+    *,
+    settings: ClientSettings,
+    state: str | None,
+    rejects: Path | None,
+    summary_json: Path | None,
+    log_format: LogFormatChoice = LogFormatChoice.plain,
+    quiet: bool = False,
+) -> None:
+    """Run a CSV import; raise :class:`EtlError` subclasses for the CLI to map to exit codes."""
+    from pipelines.csv_import import run_csv_import
+    from pipelines.import_summary import render_summary
+
+    async def pipeline(ctx: ImportContext) -> dict[str, Any]:
+        return await run_csv_import(
+            path,
+            csv_options,
+            options,
+            api=ctx.api,
+            store=ctx.store,
+            clock=ctx.clock,
+            progress=ctx.progress,
+            stop=ctx.stop,
+            rejects_path=rejects,
+        )
+
+    run_import_command(
+        pipeline,
+        render=render_summary,
+        settings=settings,
+        state=state,
+        rejects=rejects,
+        summary_json=summary_json,
+        log_format=log_format,
+        quiet=quiet,
+    )
+
+
+def run_hubspot_import_command(
+    options: ImportOptions,
+    hubspot_options: HubSpotImportOptions,
+    *,
+    settings: ClientSettings,
+    hubspot_settings: HubSpotSettings,
+    state: str | None,
+    rejects: Path | None,
+    summary_json: Path | None,
+    log_format: LogFormatChoice = LogFormatChoice.plain,
+    quiet: bool = False,
+) -> None:
+    """Run a HubSpot import; raise :class:`EtlError` subclasses for the CLI to map."""
+    from etl.sources.hubspot_client import HubSpotClient
+    from pipelines.hubspot_import import run_hubspot_import
+    from pipelines.hubspot_summary import render_hubspot_summary
+
+    async def pipeline(ctx: ImportContext) -> dict[str, Any]:
+        async with HubSpotClient(hubspot_settings, clock=ctx.clock) as hubspot:
+            return await run_hubspot_import(
+                options,
+                hubspot_options,
+                hubspot=hubspot,
+                api=ctx.api,
+                store=ctx.store,
+                clock=ctx.clock,
+                progress=ctx.progress,
+                stop=ctx.stop,
+                rejects_path=rejects,
+            )
+
+    run_import_command(
+        pipeline,
+        render=render_hubspot_summary,
+        settings=settings,
+        state=state,
+        rejects=rejects,
+        summary_json=summary_json,
+        log_format=log_format,
+        quiet=quiet,
+    )
 
 
 class IncompleteImport(EtlError):

@@ -1,4 +1,5 @@
-"""``lgetl import csv``: check (``--dry-run``) or import a CSV file of leads.
+"""``lgetl import csv``: check (``--dry-run``) or import a CSV file of leads;
+``lgetl import hubspot``: import a HubSpot portal's contacts (full or ``--incremental``).
 
 The reading options are declared once (the ``Annotated`` aliases below) and turned into a
 :class:`~pipelines.csv_prepare.CsvOptions` by :func:`csv_options`, so the real import can
@@ -14,6 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from etl.cli.hubspot_options import (
+    HubSpotBaseUrl,
+    HubSpotTokenEnv,
+    Incremental,
+    Upsert,
+    on_existing_rule,
+)
 from etl.cli.options import (
     ApiKey,
     AuthFile,
@@ -287,6 +295,81 @@ def csv_command(
             rate=settings.rate,
         ),
         settings=settings,
+        state=state,
+        rejects=rejects,
+        summary_json=summary_json,
+        log_format=log_format,
+        quiet=quiet,
+    )
+
+
+@import_app.command("hubspot")
+def hubspot_command(
+    *,
+    client: ClientRef = None,
+    client_name: ClientName = None,
+    incremental: Incremental = False,
+    hubspot_base_url: HubSpotBaseUrl = None,
+    hubspot_token_env: HubSpotTokenEnv = None,
+    on_existing: Upsert = None,
+    restart: Restart = False,
+    consistency_window: ConsistencyWindow = 5.0,
+    concurrency: Concurrency = None,
+    max_attempts: MaxAttempts = 5,
+    state: StateUrl = None,
+    base_url: BaseUrl = None,
+    insecure: Insecure = False,
+    api_key: ApiKey = None,
+    user_id: UserId = None,
+    auth_file: AuthFile = None,
+    rate: Rate = None,
+    rejects: Rejects = None,
+    summary_json: SummaryJson = None,
+    log_format: LogFormat = LogFormatChoice.plain,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Import HubSpot contacts (with their primary company) as leads, exactly once.
+
+    The token comes from HUBSPOT_ACCESS_TOKEN (or --hubspot-token-env). Extraction and
+    loading are checkpointed: re-running the same command resumes the job. After a
+    complete run the newest lastmodifieddate is kept, so that --incremental runs (nightly,
+    from cron) read only what changed: new contacts are created, changed ones updated.
+
+    Example: lgetl import hubspot --client acme --incremental --summary-json hubspot.json
+    """
+    if bool(client) == bool(client_name):
+        raise ConfigError("say where to import: exactly one of --client REF or --client-name NAME")
+    from etl.cli.import_runner import run_hubspot_import_command
+    from etl.sources.hubspot_settings import hubspot_settings
+    from pipelines.csv_import import ImportOptions
+    from pipelines.hubspot_import import HubSpotImportOptions
+
+    hubspot = hubspot_settings(base_url=hubspot_base_url, token_env=hubspot_token_env)
+    connection = Connection(
+        base_url=base_url,
+        insecure=insecure,
+        api_key=api_key,
+        user_id=user_id,
+        auth_file=auth_file,
+        rate=rate,
+    )
+    setup(log_format, verbose=verbose)
+    settings = connection.settings()
+    run_hubspot_import_command(
+        ImportOptions(
+            client_ref=client,
+            client_name=client_name,
+            on_existing=on_existing_rule(on_existing, incremental=incremental),
+            restart=restart,
+            consistency_window=consistency_window,
+            concurrency=concurrency,
+            max_attempts=max_attempts,
+            rate=settings.rate,
+        ),
+        HubSpotImportOptions(incremental=incremental),
+        settings=settings,
+        hubspot_settings=hubspot,
         state=state,
         rejects=rejects,
         summary_json=summary_json,
