@@ -108,24 +108,24 @@ def plan_job(
             ``--restart`` abandons it).
         JobLocked: with ``restart``, a job to supersede is running.
     """
-    unfinished = store.find_job(KIND, slug, unfinished=True)
-    ours = unfinished is not None and unfinished.fingerprint.startswith(f"{portal}|")
-    if unfinished is not None and ours and not options.restart:
-        since = unfinished.options.get("since_ms")
-        plan = Plan(unfinished, since, unfinished.options.get("on_existing", "skip"))
-        if mode_of(since) != ("incremental" if incremental else "full"):
-            plan.notes.append(
-                f"resumed the unfinished {mode_of(since)} import (job {unfinished.id}) "
-                "first; run the command again for the run you asked for"
-            )
-        return plan
-    notes: list[str] = []
     since = stored_mark(store, portal, slug) if incremental else None
+    notes: list[str] = []
     if incremental and since is None:
         notes.append(
             "no high-water mark for this portal and client yet (no complete run): read "
             "every contact; the next --incremental run reads only the changes"
         )
+    unfinished = store.find_job(KIND, slug, unfinished=True)
+    ours = unfinished is not None and unfinished.fingerprint.startswith(f"{portal}|")
+    if unfinished is not None and ours and not options.restart:
+        resumed = unfinished.options.get("since_ms")
+        if resumed != since:
+            notes.append(
+                f"resumed the unfinished {mode_of(resumed)} import (job {unfinished.id}) "
+                "first; run the command again for the run you asked for"
+            )
+        on_existing = unfinished.options.get("on_existing", options.on_existing)
+        return Plan(unfinished, resumed, on_existing, notes)
     job_options = {
         "portal": portal,
         "mode": mode_of(since),

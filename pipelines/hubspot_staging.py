@@ -193,7 +193,7 @@ async def extract_and_stage(
     progress.start(None, "extract", initial=extraction.fetched)
     stopper = asyncio.ensure_future(stop.event.wait())
     try:
-        while not extraction.done:
+        while not extraction.done and not stop.requested:
             reading = asyncio.ensure_future(anext(pages))
             await asyncio.wait({reading, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if not reading.done():
@@ -209,7 +209,7 @@ async def extract_and_stage(
             progress.update(
                 extraction.fetched,
                 {"pages": extraction.pages, "hubspot_requests": stats.requests,
-                 "429s": stats.throttled},
+                 "hubspot_429s": stats.throttled},
             )  # fmt: skip
     finally:
         stopper.cancel()

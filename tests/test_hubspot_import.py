@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Iterator
+import signal
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,17 @@ def hubspot_of(stack: ImportStack) -> HubSpotClient:
     return HubSpotClient(settings, clock=SystemClock())
 
 
+class StopAfterPages(NoProgress):
+    """Requests a stop once the extraction reports ``pages`` staged pages."""
+
+    def __init__(self, stop: StopRequest, pages: int) -> None:
+        self._stop, self._pages = stop, pages
+
+    def update(self, done: int, stats: Mapping[str, int] | None = None) -> None:
+        if (stats or {}).get("pages", 0) >= self._pages:
+            self._stop.request(signal.SIGTERM)
+
+
 def import_hubspot(
     stack: ImportStack,
     state_url: str,
@@ -57,8 +69,10 @@ def import_hubspot(
     incremental: bool = False,
     on_existing: OnExisting | None = None,
     rejects: Path | None = None,
+    stop_after_pages: int | None = None,
 ) -> dict[str, Any]:
-    """One run of the pipeline, wired like the CLI (no signals, no progress output)."""
+    """One run of the pipeline, wired like the CLI (no signals, no progress output);
+    ``stop_after_pages`` asks it to stop (as SIGTERM would) once that many are staged."""
     lg = stack.leadgenius
     settings = resolve_settings(
         base_url=lg.base_url, api_key=lg.demo.api_key, user_id=lg.demo.user_id, rate=0, env={}
@@ -67,6 +81,8 @@ def import_hubspot(
     options = ImportOptions(client_ref=slug, on_existing=rule, consistency_window=0.2)
 
     async def main() -> dict[str, Any]:
+        stop = StopRequest()
+        progress = StopAfterPages(stop, stop_after_pages) if stop_after_pages else NoProgress()
         with open_store(state_url) as store:
             async with LeadGeniusClient(settings) as api, hubspot_of(stack) as hubspot:
                 return await run_hubspot_import(
@@ -76,8 +92,8 @@ def import_hubspot(
                     api=api,
                     store=store,
                     clock=SystemClock(),
-                    progress=NoProgress(),
-                    stop=StopRequest(),
+                    progress=progress,
+                    stop=stop,
                     rejects_path=rejects,
                 )
 
@@ -269,6 +285,26 @@ def test_incremental_without_a_mark_reads_everything_and_says_so(
     second = import_hubspot(stack, state, slug, incremental=True)
     assert second["mode"] == "incremental" and not second["notes"], second
     assert second["since"] == first["high_water_mark"]["new"]
+
+
+def test_nightly_incremental_command_resumes_an_interrupted_full_import(
+    make_import_stack: Any, tmp_path: Path
+) -> None:
+    """A full run stopped after its first page; the --incremental command (no mark yet)
+    resumes that job from its cursor instead of starting another, and completes it."""
+    stack = make_import_stack(contacts=300, seed=6)
+    state = f"sqlite:///{tmp_path}/state.sqlite"
+    slug = stack.create_client("Interrupted")
+    first = import_hubspot(stack, state, slug, stop_after_pages=1)
+    assert first["outcome"] == "interrupted" and not first["extracted"], first
+    assert first["read"] == 100 and first["created"] == 0
+    second = import_hubspot(stack, state, slug, incremental=True)
+    assert second["job_id"] == first["job_id"] and second["complete"], second
+    assert second["mode"] == "full" and not any("resumed" in n for n in second["notes"])
+    assert second["created"] == expected(stack)["imported"]
+    assert second["high_water_mark"]["new"] is not None
+    requests = stack.hubspot.admin("GET", "/counters")["requests"]
+    assert requests["GET /crm/v3/objects/contacts"] == {"200": second["hubspot"]["pages"]}
 
 
 def test_rerunning_a_complete_full_import_reads_again_and_skips_known_contacts(

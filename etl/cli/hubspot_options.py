@@ -47,6 +47,15 @@ HubSpotTokenEnv = Annotated[
         rich_help_panel=_HUBSPOT,
     ),
 ]
+HubSpotRestart = Annotated[
+    bool,
+    typer.Option(
+        "--restart",
+        help="Abandon an unfinished HubSpot import into this client (e.g. of another "
+        "portal) and start the one asked for.",
+        rich_help_panel="Loading",
+    ),
+]
 Upsert = Annotated[
     UpsertChoice | None,
     typer.Option(

@@ -17,6 +17,7 @@ import typer
 
 from etl.cli.hubspot_options import (
     HubSpotBaseUrl,
+    HubSpotRestart,
     HubSpotTokenEnv,
     Incremental,
     Upsert,
@@ -312,7 +313,7 @@ def hubspot_command(
     hubspot_base_url: HubSpotBaseUrl = None,
     hubspot_token_env: HubSpotTokenEnv = None,
     on_existing: Upsert = None,
-    restart: Restart = False,
+    restart: HubSpotRestart = False,
     consistency_window: ConsistencyWindow = 5.0,
     concurrency: Concurrency = None,
     max_attempts: MaxAttempts = 5,
@@ -331,10 +332,11 @@ def hubspot_command(
 ) -> None:
     """Import HubSpot contacts (with their primary company) as leads, exactly once.
 
-    The token comes from HUBSPOT_ACCESS_TOKEN (or --hubspot-token-env). Extraction and
-    loading are checkpointed: re-running the same command resumes the job. After a
-    complete run the newest lastmodifieddate is kept, so that --incremental runs (nightly,
-    from cron) read only what changed: new contacts are created, changed ones updated.
+    The token comes from HUBSPOT_ACCESS_TOKEN (or --hubspot-token-env).
+    Extraction and loading are checkpointed: re-running the same command
+    resumes the job. A complete run stores the newest lastmodifieddate, so
+    that --incremental runs (nightly, from cron) read only what changed:
+    new contacts are created, changed ones updated, unchanged ones skipped.
 
     Example: lgetl import hubspot --client acme --incremental --summary-json hubspot.json
     """
