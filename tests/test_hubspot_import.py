@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
+import math
 import signal
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -192,6 +194,19 @@ def test_full_import_gets_no_server_errors(portal: dict[str, Any]) -> None:
     assert portal["stack"].server_errors() == 0
 
 
+def test_tokens_never_reach_the_state_store_or_the_summary(portal: dict[str, Any]) -> None:
+    """Neither the HubSpot token nor the LeadGenius key is in the store's files or the
+    summary (the portal is keyed by a fingerprint on the sandbox, never the token)."""
+    stack = portal["stack"]
+    secrets = [stack.hubspot.token.encode(), stack.leadgenius.demo.api_key.encode()]
+    database = Path(portal["state"].removeprefix("sqlite:///"))
+    content = b"".join(p.read_bytes() for p in database.parent.glob(f"{database.name}*"))
+    assert b"hubspot_import" in content  # the right files were read
+    assert not any(secret in content for secret in secrets)
+    summary = json.dumps(portal["summary"]).encode()
+    assert not any(secret in summary for secret in secrets)
+
+
 def test_incremental_updates_exactly_the_modified_contacts_then_writes_nothing(
     portal: dict[str, Any],
 ) -> None:
@@ -304,7 +319,9 @@ def test_nightly_incremental_command_resumes_an_interrupted_full_import(
     assert second["created"] == expected(stack)["imported"]
     assert second["high_water_mark"]["new"] is not None
     requests = stack.hubspot.admin("GET", "/counters")["requests"]
-    assert requests["GET /crm/v3/objects/contacts"] == {"200": second["hubspot"]["pages"]}
+    pages = math.ceil(expected(stack)["read"] / 100)
+    assert requests["GET /crm/v3/objects/contacts"] == {"200": pages}  # each page read once
+    assert second["hubspot"]["pages"] == pages
 
 
 def test_rerunning_a_complete_full_import_reads_again_and_skips_known_contacts(
