@@ -34,7 +34,7 @@ def identity_key(
 
     Later kinds are computed only for the rows the earlier ones left without a key.
     """
-    key = pl.Series("_identity", [None] * height, dtype=pl.String)
+    key = pl.repeat(None, height, dtype=pl.String, eager=True).alias("_identity")
     if email is not None:
         key = ("email:" + email).alias("_identity")
     if linkedin is not None:

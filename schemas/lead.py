@@ -189,7 +189,7 @@ def sanitize_leads(raw: pl.DataFrame, extras: Sequence[tuple[str, str]] = ()) ->
             cols[name] = sz.normalise_email(cols[name])
     if "linkedinUrl" in cols:
         cols["linkedinUrl"] = sz.normalise_linkedin(cols["linkedinUrl"])
-    valid_emails = pl.Series([None] * height, dtype=pl.String)
+    valid_emails = _nulls(height)
     if "email" in cols:
         valid_emails = cols["email"].set(~sz.email_is_valid(cols["email"]).fill_null(False), None)
     _derive_domain(cols, height, valid_emails)
@@ -217,7 +217,7 @@ def _derive_domain(cols: dict[str, pl.Series], height: int, valid_emails: pl.Ser
         donors.append((valid_emails, sz.email_domain))
     if not donors:
         return
-    domain = pl.Series("companyDomain", [None] * height, dtype=pl.String)
+    domain = _nulls(height).alias("companyDomain")
     for values, rule in donors:
         need = domain.is_null() & values.is_not_null()
         if need.all():
@@ -231,7 +231,7 @@ def _derive_domain(cols: dict[str, pl.Series], height: int, valid_emails: pl.Ser
 def _derive_names(cols: dict[str, pl.Series], height: int, valid_emails: pl.Series) -> None:
     """Fill missing names from fullName, then the email local part, then the LinkedIn
     handle; a last name still missing is ``-``, a punctuation-only one too (bug 6)."""
-    nulls = pl.Series([None] * height, dtype=pl.String)
+    nulls = _nulls(height)
     first, last = cols.get("firstName", nulls), cols.get("lastName", nulls)
     # A punctuation-only last name (".", "_") is no name: derive one, else "-" (bug 6).
     last = last.set(sz.punct_only(last).fill_null(False), None)
@@ -248,10 +248,15 @@ def _derive_names(cols: dict[str, pl.Series], height: int, valid_emails: pl.Seri
             continue
         idx = need.arg_true()
         d_first, d_last = split(donor.gather(idx))
+        d_last = d_last.set(sz.punct_only(d_last).fill_null(False), None)
         first = first.scatter(idx, _coalesce(first.gather(idx), d_first))
         last = last.scatter(idx, _coalesce(last.gather(idx), d_last))
     last = last.fill_null("-")
     cols["firstName"], cols["lastName"] = first.alias("firstName"), last.alias("lastName")
+
+
+def _nulls(height: int) -> pl.Series:
+    return pl.repeat(None, height, dtype=pl.String, eager=True)
 
 
 def _coalesce(a: pl.Series, b: pl.Series) -> pl.Series:
@@ -273,7 +278,7 @@ def validate_leads(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         payload_schema().validate(frame, lazy=True)
     except SchemaErrors as exc:
         problems = _problems(frame, exc.failure_cases)
-        failing = pl.Series([False] * frame.height).scatter(problems["index"], True)
+        failing = pl.repeat(False, frame.height, eager=True).scatter(problems["index"], True)
         return frame.filter(~failing), problems.drop("index")
     return frame, pl.DataFrame(schema={LINE: pl.Int64, REASON: pl.String, DETAIL: pl.String})
 

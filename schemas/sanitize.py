@@ -44,9 +44,12 @@ _LINKEDIN_PROFILE = r"(?i)^(?:https?://)?(?:[a-z]{2,3}\.)?(?:www\.)?linkedin\.co
 
 # Removed outright: invisible characters and controls that are not whitespace.
 _REMOVED = rf"{INVISIBLE}|[\p{{Cc}}&&[^\s]]"
-# Values the cleaning would change: edge whitespace, invisible characters, odd spacing.
-_LINE_DIRT = rf"^\s|\s$|{INVISIBLE}|[^\S ]|\s{{2,}}|\p{{Cc}}"
-_TEXT_DIRT = rf"^\s|\s$|{INVISIBLE}|\r|[^\S \n]| \n|\n{{3}}|[\p{{Cc}}&&[^\n]]"
+# Inside a value, what the rewrite changes: invisible characters, controls, odd spacing.
+_LINE_INNER = rf"{INVISIBLE}|[^\S ]|\s{{2,}}|\p{{Cc}}"
+_TEXT_INNER = rf"{INVISIBLE}|\r|[^\S \n]| \n|\n{{3}}|[\p{{Cc}}&&[^\n]]"
+# Values the cleaning changes at all: the above, or whitespace at an end.
+_LINE_DIRT = rf"^\s|\s$|{_LINE_INNER}"
+_TEXT_DIRT = rf"^\s|\s$|{_TEXT_INNER}"
 
 
 def _fix_where(s: pl.Series, mask: pl.Series, fix: Callable[[pl.Series], pl.Series]) -> pl.Series:
@@ -55,12 +58,7 @@ def _fix_where(s: pl.Series, mask: pl.Series, fix: Callable[[pl.Series], pl.Seri
     if not hits:
         return s
     if hits * 3 > s.len():  # gather + scatter costs more than fixing every value
-        fixed = fix(s)
-        return (
-            pl.select(pl.when(mask).then(pl.lit(fixed)).otherwise(pl.lit(s)))
-            .to_series()
-            .alias(s.name)
-        )
+        return fix(s).zip_with(mask, s).alias(s.name)
     idx = mask.arg_true()
     return s.scatter(idx, fix(s.gather(idx)))
 
@@ -71,11 +69,21 @@ def null_if_empty(s: pl.Series) -> pl.Series:
 
 
 def _rewrite_line(v: pl.Series) -> pl.Series:
+    v = v.str.strip_chars()  # often all a value needs; the costly rewrite only if more
+    return _fix_where(v, v.str.contains(_LINE_INNER).fill_null(False), _collapse_line)
+
+
+def _collapse_line(v: pl.Series) -> pl.Series:
     v = v.str.replace_all(_REMOVED, "").str.replace_all(r"[^\S ]+|\s{2,}", " ")
     return v.str.strip_chars()
 
 
 def _rewrite_text(v: pl.Series) -> pl.Series:
+    v = v.str.strip_chars()
+    return _fix_where(v, v.str.contains(_TEXT_INNER).fill_null(False), _collapse_text)
+
+
+def _collapse_text(v: pl.Series) -> pl.Series:
     return (
         v.str.replace_all(r"\r\n?", "\n")
         .str.replace_all(_REMOVED, "")

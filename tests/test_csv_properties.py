@@ -26,7 +26,7 @@ SETTINGS = settings(
 # Any text: letters of every script, marks, punctuation, controls, zero-width, whitespace.
 ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
 PUNCT = st.text(st.sampled_from(list(".-_'\"·—()[]!?,;:/\\ \t\u200b")), min_size=1, max_size=5)
-HUGE = st.integers(200, 70_000).map(lambda n: "ä" * n)
+HUGE = st.sampled_from([256, 1_001, 16_385, 66_000]).map(lambda n: "ä" * n)  # around caps
 VALUE = st.one_of(st.none(), st.just(""), ANY_TEXT, PUNCT, HUGE)
 EMAIL = st.one_of(
     VALUE, st.emails(), st.emails().map(lambda e: f"  {e.upper()} "), st.emails().map(str.title)

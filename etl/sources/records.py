@@ -294,7 +294,7 @@ class RecordReader:
         # Lines of quoted records: a record's lines run from its start to its end.
         record_of_line = (quotes.cum_sum() % 2 == 0).cast(pl.Int64).cum_sum().shift(1, fill_value=0)
         in_quoted = quoted.gather(record_of_line)
-        delims = pl.Series([0] * lines.len(), dtype=pl.Int64)
+        delims = pl.repeat(0, lines.len(), dtype=pl.Int64, eager=True)
         line_idx = in_quoted.arg_true()
         delims = delims.scatter(
             line_idx, lines.gather(line_idx).str.count_matches(self.delimiter, literal=True)
