@@ -31,6 +31,7 @@ from etl.errors import ConfigError
 from etl.progress import Progress
 from etl.signals import StopRequest
 from etl.sinks.leadgenius import LeadLoader, LoaderOptions, LoaderStats, content_hash
+from etl.sinks.reconcile import Reconciler
 from pipelines.csv_prepare import CsvOptions, Prepared, iter_payloads, prepare_csv
 from pipelines.import_summary import build_summary, write_rejects_file
 from state import Lock, StagedRow, Store
@@ -187,6 +188,32 @@ async def load_staged(
     return stats, "complete" if complete else ("interrupted" if stop.requested else "incomplete")
 
 
+async def settle_unfinished(
+    kind: str, slug: str, *, api: LeadGeniusClient, store: Store, clock: Clock, window: float
+) -> int:
+    """Before ``--restart`` supersedes an unfinished job, look up its ``in_flight`` and
+    ``unknown`` rows: leads they may have created reach the ledger, so the new job skips
+    them instead of creating them twice. Returns the number of rows found created.
+
+    Raises:
+        JobLocked: another process runs the unfinished job.
+    """
+    old = store.find_job(kind, slug, unfinished=True)
+    rows = [] if old is None else store.rows_in_status(old.id, ["in_flight", "unknown"])
+    if old is None or not rows:
+        return 0
+    lock = store.acquire_lock(old.id, pid=os.getpid(), host=socket.gethostname())
+    try:
+        wait = max(r.updated_at for r in rows) + window - clock.time()
+        if wait > 0:
+            await clock.sleep(wait)
+        outcomes = await Reconciler(api, slug).reconcile(rows)
+        store.record_outcomes(old.id, outcomes, client_id=slug, lock=lock)
+    finally:
+        store.release_lock(lock)
+    return sum(o.status == "done" for o in outcomes)
+
+
 async def run_csv_import(
     path: Path,
     csv_options: CsvOptions,
@@ -214,6 +241,11 @@ async def run_csv_import(
     prepared = prepare_csv(path, csv_options)
     target = await resolve_target(api, options.client_ref, options.client_name)
     job_options = {"file": str(path), "on_existing": options.on_existing, "client": target.slug}
+    if options.restart:
+        await settle_unfinished(
+            KIND, target.slug, api=api, store=store, clock=clock,
+            window=options.consistency_window,
+        )  # fmt: skip
     job = store.open_job(
         KIND, prepared.fingerprint, target.slug, job_options, restart=options.restart
     )

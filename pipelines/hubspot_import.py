@@ -33,7 +33,13 @@ from etl.signals import StopRequest
 from etl.sinks.leadgenius import LoaderStats
 from etl.sources.hubspot import DEFAULT_OVERLAP_MS, HubSpotClient, portal_key
 from etl.sources.hubspot_pages import parse_instant_ms
-from pipelines.csv_import import ImportOptions, OnExisting, load_staged, resolve_target
+from pipelines.csv_import import (
+    ImportOptions,
+    OnExisting,
+    load_staged,
+    resolve_target,
+    settle_unfinished,
+)
 from pipelines.hubspot_staging import CHECKPOINT, Extraction, PageStager, extract_and_stage
 from pipelines.hubspot_summary import build_hubspot_summary, local_rejects, mark_value
 from pipelines.import_summary import write_rejects_file
@@ -170,6 +176,11 @@ async def run_hubspot_import(
     target = await resolve_target(api, options.client_ref, options.client_name)
     portal = await portal_key(hubspot)
     incremental = hubspot_options.incremental
+    if options.restart:
+        await settle_unfinished(
+            KIND, target.slug, api=api, store=store, clock=clock,
+            window=options.consistency_window,
+        )  # fmt: skip
     plan = plan_job(
         store, portal=portal, slug=target.slug, options=options, incremental=incremental
     )

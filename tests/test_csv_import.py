@@ -157,3 +157,40 @@ def test_update_skips_identities_whose_data_did_not_change(sandbox: Any, tmp_pat
     summary = import_file(sandbox, state, write_csv(tmp_path / "b.csv", rows), on_existing="update")
     assert summary["updated"] == 1 and summary["skipped"] == 5
     assert summary["rejected_by_reason"] == {}
+
+
+def test_restart_never_recreates_leads_the_old_job_may_have_sent(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    """--restart on a changed file first looks up the old job's in-flight rows: a lead
+    that was sent before a crash reaches the ledger and is skipped, not created twice."""
+    state = f"sqlite:///{tmp_path}/s.sqlite"
+    first = write_csv(tmp_path / "a.csv", people(0, 10))
+    stopped = StopRequest()
+    stopped.request()  # stage the job, send nothing
+    settings = resolve_settings(
+        base_url=sandbox.base_url, api_key=sandbox.demo.api_key, user_id=sandbox.demo.user_id,
+        rate=0, env={},
+    )  # fmt: skip
+
+    async def stage_then_crash() -> str:
+        with open_store(state) as store:
+            async with LeadGeniusClient(settings) as api:
+                summary = await run_csv_import(
+                    first, CsvOptions(), ImportOptions(client_name="Acme Imports"),
+                    api=api, store=store, clock=SystemClock(), progress=NoProgress(),
+                    stop=stopped,
+                )  # fmt: skip
+                slug = summary["client"]["slug"]
+                # the crash: three rows committed in_flight and sent, outcome never recorded
+                for row in store.claim_rows(summary["job_id"], 3):
+                    await api.create_lead({**(row.payload or {}), "client_id": slug})
+                return slug
+
+    slug = asyncio.run(stage_then_crash())
+    changed = write_csv(tmp_path / "b.csv", people(0, 12))
+    summary = import_file(sandbox, state, changed, restart=True)
+    assert summary["complete"], summary
+    assert summary["created"] == 9 and summary["skipped"] == 3
+    stored = sandbox.admin.stored_by_identity(slug)
+    assert len(stored) == 12 and set(stored.values()) == {1}
