@@ -31,7 +31,11 @@ FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 EMAIL_PATTERN = (
-    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    # Local part: RFC 5322 "atext" plus any Unicode letter or digit (RFC 6531 addresses
+    # such as zoë.müller@acme.de are real and the API accepts them); domain: ASCII labels
+    # or punycode.
+    # (\w is Unicode-aware in both polars' regex engine and Python's re, which pandera uses)
+    r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
     r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
 )
 HOST_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"

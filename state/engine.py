@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from typing import Any
 
 import orjson
@@ -72,6 +73,21 @@ def create_store_engine(url: str, *, sqlite_synchronous: str = "NORMAL") -> Engi
     )
 
 
+def _set_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch a new database file to WAL. The switch needs the file to itself and SQLite
+    answers "database is locked" at once (no busy wait) while another connection of a
+    process opening the same fresh store holds it: retry for up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_engine(url: str, synchronous: str) -> Engine:
     path = sqlite_path(url)
     if path is not None:
@@ -101,10 +117,10 @@ def _sqlite_engine(url: str, synchronous: str) -> Engine:
         # Take BEGIN away from the sqlite3 module (it skips BEGIN before SELECT and DDL).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if wal:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        if wal:
+            _set_wal(cursor)
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
