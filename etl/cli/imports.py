@@ -44,6 +44,18 @@ from etl.errors import ConfigError
 if TYPE_CHECKING:
     from pipelines.csv_prepare import CsvOptions, Prepared
 
+from etl.cli.import_options import (
+    ClientName,
+    ClientRef,
+    Concurrency,
+    ConsistencyWindow,
+    MaxAttempts,
+    OnExisting,
+    OnExistingChoice,
+    Rejects,
+    Restart,
+)
+
 import_app = typer.Typer(
     help="Import leads into LeadGenius.", no_args_is_help=True, add_completion=False
 )
@@ -71,10 +83,6 @@ DryRun = Annotated[
         help="Read, map and validate only: print the counts, mapping and sample payloads. "
         "No network.",
     ),
-]
-ClientRef = Annotated[
-    str | None,
-    typer.Option("--client", help="Target client: slug, name or id.", show_default=False),
 ]
 Encoding = Annotated[
     str | None,
@@ -118,79 +126,6 @@ Extra = Annotated[
         "--extra",
         help="Unmapped columns: render into notes as '### Column' sections, or drop.",
         rich_help_panel=_MAPPING,
-    ),
-]
-_LOADING = "Loading"
-
-
-class OnExistingChoice(StrEnum):
-    """``--on-existing`` values."""
-
-    skip = "skip"
-    update = "update"
-
-
-ClientName = Annotated[
-    str | None,
-    typer.Option(
-        "--client-name",
-        help="Target client by name; created if no client has it (once, even across a crash).",
-        show_default=False,
-    ),
-]
-OnExisting = Annotated[
-    OnExistingChoice,
-    typer.Option(
-        "--on-existing",
-        help="Identities already imported into this client: skip them, or update them (PUT).",
-        rich_help_panel=_LOADING,
-    ),
-]
-Restart = Annotated[
-    bool,
-    typer.Option(
-        "--restart",
-        help="Start over when the file changed since an unfinished import into this client.",
-        rich_help_panel=_LOADING,
-    ),
-]
-ConsistencyWindow = Annotated[
-    float,
-    typer.Option(
-        "--consistency-window",
-        min=0,
-        help="Seconds to wait before looking up a lead whose create may have been lost "
-        "(the API's search index is eventually consistent).",
-        rich_help_panel=_LOADING,
-    ),
-]
-Concurrency = Annotated[
-    int | None,
-    typer.Option(
-        "--concurrency",
-        min=1,
-        max=64,
-        help="Requests in flight. Default: from --rate and the observed latency.",
-        show_default=False,
-        rich_help_panel=_LOADING,
-    ),
-]
-MaxAttempts = Annotated[
-    int,
-    typer.Option(
-        "--max-attempts",
-        min=1,
-        help="Attempts per row before it is marked failed (`lgetl jobs retry` re-queues).",
-        rich_help_panel=_LOADING,
-    ),
-]
-Rejects = Annotated[
-    Path | None,
-    typer.Option(
-        "--rejects",
-        help="Write rejected rows here as CSV (source columns + _line, _reason, _detail).",
-        show_default=False,
-        rich_help_panel=_OUTPUT,
     ),
 ]
 
