@@ -6,10 +6,10 @@ Starts ``lgetl sandbox`` in a subprocess (so its CPU is not counted), then in on
    150 ms mean latency: leads/min achieved as a fraction of the limit, and 429s;
 2. a sequential loop in the vendor's style (one POST, then sleep 150 ms), same server;
 3. the loader with the limit and latency off: client CPU ms per lead, checkpointing in
-   SQLite included.
+   SQLite included, next to a bare httpx POST loop at the same concurrency (baseline).
 
 Prints figures only; nothing is asserted. Run: ``.venv/bin/python bench/loader.py``
-(about 2.5 minutes; ``--quick`` for a ~40 s smoke run).
+(about 2.5 minutes; ``--quick`` for a ~40 s smoke run; ``--cpu-only`` for phase 3 alone).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from etl.client import LeadGeniusClient, resolve_settings
 from etl.clock import SystemClock
 from etl.progress import NoProgress
 from etl.signals import StopRequest
+from etl.sinks.leadgenius import default_concurrency
 from pipelines.csv_import import ImportOptions, run_csv_import
 from pipelines.csv_prepare import CsvOptions
 from state import open_store
@@ -128,9 +129,53 @@ def vendor_loop(url: str, demo: dict[str, str], seconds: float) -> float:
         return 60.0 * created / (time.monotonic() - t0)
 
 
+def bare_httpx(url: str, demo: dict[str, str], requests: int, concurrency: int) -> float:
+    """Baseline: a bare ``httpx.AsyncClient`` POST loop at the loader's concurrency (no
+    limiter, retries, store or validation): client CPU ms per request."""
+    headers = {"x-api-key": demo["api_key"], "x-user-id": demo["user_id"]}
+
+    async def main() -> float:
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as http:
+            response = await http.post("/api/clients", json={"clientName": "bare httpx"})
+            slug = response.json()["client"]["client_id"]
+            counter = iter(range(requests))
+
+            async def worker() -> None:
+                for i in counter:
+                    lead = {"client_id": slug, "firstName": "B", "lastName": f"H{i}",
+                            "email": f"b.h{i}@bare.com"}  # fmt: skip
+                    (await http.post("/api/leads", json=lead)).raise_for_status()
+
+            cpu0 = time.process_time()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return 1000.0 * (time.process_time() - cpu0) / requests
+
+    return asyncio.run(main())
+
+
+def cpu_phase(url: str, demo: dict[str, str], tmp: Path, state: str, rows: int) -> str:
+    """Phase 3: the limit and latency off; the loader's client CPU per lead, and a bare
+    httpx POST loop at the same concurrency as the baseline."""
+    httpx.post(f"{url}/_sandbox/config", json={"rate_limit": 0, "latency_ms": 0})
+    path = write_csv(tmp / "unlimited.csv", 10**6, rows)
+    cpu0, w0 = time.process_time(), time.monotonic()
+    fast = run_import(url, demo, path, state, rate=0)
+    cpu_ms = 1000.0 * (time.process_time() - cpu0) / fast["created"]
+    wall = time.monotonic() - w0
+    bare_ms = bare_httpx(url, demo, rows, default_concurrency(0, 0))
+    return (
+        f"limit off:   {fast['created']} leads in {wall:.1f} s "
+        f"({60 * fast['created'] / wall:.0f} leads/min); client CPU {cpu_ms:.2f} ms/lead "
+        "(read + validate + stage + POST + checkpoint)\n"
+        f"bare httpx:  {bare_ms:.2f} ms CPU/request (POST loop, same concurrency); "
+        f"loader / bare = {cpu_ms / bare_ms:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short phases (smoke run)")
+    parser.add_argument("--cpu-only", action="store_true", help="only phase 3 (CPU per lead)")
     args = parser.parse_args()
     limited_rows, vendor_s, cpu_rows = (300, 10, 1500) if args.quick else (1150, 30, 5000)
 
@@ -138,6 +183,9 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             state = f"sqlite:///{tmp}/state.sqlite"
+            if args.cpu_only:
+                print(cpu_phase(url, demo, Path(tmp), state, cpu_rows))
+                return
             # 1. loader at the limit
             timeline = Timeline()
             t0 = time.monotonic()
@@ -149,12 +197,7 @@ def main() -> None:
             # 2. vendor-style sequential loop
             vendor_rate = vendor_loop(url, demo, vendor_s)
             # 3. CPU per lead with the limit and latency off
-            httpx.post(f"{url}/_sandbox/config", json={"rate_limit": 0, "latency_ms": 0})
-            path = write_csv(Path(tmp, "unlimited.csv"), 10**6, cpu_rows)
-            cpu0, w0 = time.process_time(), time.monotonic()
-            fast = run_import(url, demo, path, state, rate=0)
-            cpu_ms = 1000.0 * (time.process_time() - cpu0) / fast["created"]
-            fast_wall = time.monotonic() - w0
+            cpu_report = cpu_phase(url, demo, Path(tmp), state, cpu_rows)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -165,9 +208,7 @@ def main() -> None:
           f"429s: {throttled}")  # fmt: skip
     print(f"vendor loop: {vendor_rate:.0f} leads/min = {vendor_rate / LIMIT:.3f} of the limit "
           f"(loader / vendor = {loader_rate / vendor_rate:.1f}x)")  # fmt: skip
-    print(f"limit off:   {fast['created']} leads in {fast_wall:.1f} s "
-          f"({60 * fast['created'] / fast_wall:.0f} leads/min); client CPU {cpu_ms:.2f} ms/lead "
-          "(read + validate + stage + POST + checkpoint)")  # fmt: skip
+    print(cpu_report)
 
 
 if __name__ == "__main__":
