@@ -33,8 +33,8 @@ from schemas.lead import (
     OUTPUT_FIELDS,
     REASON,
     REASONS,
+    contract_problems,
     sanitize_leads,
-    validate_leads,
 )
 
 ExtraPolicy = Literal["notes", "drop"]
@@ -145,8 +145,8 @@ def prepare_csv(path: Path, options: CsvOptions) -> Prepared:
     # Chunks are parsed and checked on worker threads while the file is read (polars
     # releases the GIL); duplicates are then resolved here, in file order.
     checked = source.map_chunks(lambda chunk: _check_chunk(chunk, mapping), workers=_WORKERS)
-    for chunk, (valid, problems) in checked:
-        good, bad = _finish_chunk(chunk, valid, problems, dedupe)
+    for chunk, (leads, problems) in checked:
+        good, bad = _finish_chunk(chunk, leads, problems, dedupe)
         accepted.append(good)
         rejected.append(bad)
     prepared = Prepared(
@@ -175,29 +175,37 @@ class _Dedupe:
 
     Keys are compared by a 64-bit hash first (cheap), and a hash match is confirmed on the
     key itself, so a collision can never reject a row (at worst, with odds near 2**-64,
-    it could let a duplicate of the colliding key through).
+    it could let a duplicate of the colliding key through). A bitmap of ``2**24`` hash
+    slots answers "certainly new" for most keys without probing every earlier key; only
+    the keys whose slot is taken are looked up in :attr:`seen`.
     """
+
+    _SLOTS = 1 << 24
 
     def __init__(self) -> None:
         self.seen = pl.DataFrame(
             schema={"_hash": pl.UInt64, "_first": pl.Int64, "_first_key": pl.String}
         )
+        self.slots = pl.repeat(False, self._SLOTS, dtype=pl.Boolean, eager=True)
 
-    def split(self, valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """(first occurrences, duplicates as ``_line``/``_reason``/``_detail``)."""
+    def split(self, valid: pl.DataFrame) -> pl.DataFrame:
+        """Duplicates among ``valid`` (``_line``, ``_identity`` of rows that passed the
+        contract, in file order) as ``_line``/``_reason``/``_detail``; remember the rest."""
         hashes = valid[IDENTITY].hash(seed=0).alias("_hash")
+        slot = (hashes % self._SLOTS).cast(pl.UInt32)
         firsts = hashes.is_first_distinct()
-        suspect = ~firsts | hashes.is_in(self.seen["_hash"].implode())
+        suspect = ~firsts | self.slots.gather(slot)
         new = valid.select(
             hashes, pl.col(LINE).alias("_first"), pl.col(IDENTITY).alias("_first_key")
         )
         if not suspect.any():
-            self.seen = pl.concat([self.seen, new])
-            return valid, _no_problems()
+            self._remember(new, slot)
+            return _no_problems()
         candidates = valid.filter(suspect).select(LINE, IDENTITY, hashes.filter(suspect))
         wanted = pl.col("_hash").is_in(candidates["_hash"].implode())
+        earlier = self.seen.filter(wanted)
         # Earlier chunks first, so ``first`` keeps the earliest line of each hash.
-        lookup = pl.concat([self.seen.filter(wanted), new.filter(firsts).filter(wanted)])
+        lookup = pl.concat([earlier, new.filter(firsts).filter(wanted)])
         lookup = lookup.unique("_hash", keep="first", maintain_order=True)
         matched = candidates.join(lookup, on="_hash")
         dups = matched.filter(
@@ -207,9 +215,13 @@ class _Dedupe:
             pl.lit("duplicate_in_file").alias(REASON),
             pl.format("same identity as line {} ({})", "_first", IDENTITY).alias(DETAIL),
         )
-        is_dup = pl.col(LINE).is_in(dups[LINE].implode())
-        self.seen = pl.concat([self.seen, new.filter(firsts & ~suspect)])
-        return valid.filter(~is_dup), dups
+        fresh = firsts & ~hashes.is_in(earlier["_hash"].implode())
+        self._remember(new.filter(fresh), slot.filter(fresh))
+        return dups
+
+    def _remember(self, new: pl.DataFrame, slot: pl.Series) -> None:
+        self.seen = pl.concat([self.seen, new])
+        self.slots = self.slots.scatter(slot, True)
 
 
 def _no_problems() -> pl.DataFrame:
@@ -217,22 +229,35 @@ def _no_problems() -> pl.DataFrame:
 
 
 def _check_chunk(chunk: RawChunk, mapping: ColumnMapping) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Map, sanitize and validate one chunk: (valid payload rows, problems)."""
+    """Map, sanitize and validate one chunk: (payload rows, contract problems with the
+    row ``index``); the failing rows are dropped in :func:`_finish_chunk`, in the same
+    copy as the duplicates."""
     extras = [(f"\x00extra{i}", column) for i, column in enumerate(mapping.extras)]
     raw = chunk.rows.select(
         LINE,
         *(pl.col(column).alias(name) for column, name in mapping.fields.items()),
         *(pl.col(column).alias(name) for name, column in extras),
     )
-    return validate_leads(sanitize_leads(raw, extras))
+    leads = sanitize_leads(raw, extras)
+    return leads, contract_problems(leads)
 
 
 def _finish_chunk(
-    chunk: RawChunk, valid: pl.DataFrame, problems: pl.DataFrame, dedupe: _Dedupe
+    chunk: RawChunk, leads: pl.DataFrame, problems: pl.DataFrame, dedupe: _Dedupe
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Drop duplicates of earlier rows; collect rejects with their source columns."""
-    kept, dups = dedupe.split(valid)
-    reasons = pl.concat([problems, dups])
+    """Drop contract failures and duplicates of earlier rows (one copy of the payload
+    columns); collect rejects with their source columns."""
+    keys = leads.select(LINE, IDENTITY)
+    failing = None
+    if problems.height:
+        failing = pl.repeat(False, leads.height, eager=True).scatter(problems["index"], True)
+        keys = keys.filter(~failing)
+    dups = dedupe.split(keys)
+    if dups.height:
+        is_dup = leads[LINE].is_in(dups[LINE].implode())
+        failing = is_dup if failing is None else failing | is_dup
+    kept = leads if failing is None else leads.filter(~failing)
+    reasons = pl.concat([problems.drop("index"), dups])
     columns = list(chunk.rows.columns[1:])
     bad = pl.concat(
         [

@@ -274,13 +274,27 @@ def validate_leads(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         LeadContractError: a failure that is not about rows (an unknown column, a
             wrong dtype): a bug in the mapping or the sanitizer.
     """
+    problems = contract_problems(frame)
+    if not problems.height:
+        return frame, problems.drop("index")
+    failing = pl.repeat(False, frame.height, eager=True).scatter(problems["index"], True)
+    return frame.filter(~failing), problems.drop("index")
+
+
+def contract_problems(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`validate_leads` without the filtering: the problems, with ``index`` (the
+    row's position in ``frame``, UInt32) before ``_line``, ``_reason``, ``_detail``.
+
+    Raises:
+        LeadContractError: as :func:`validate_leads`.
+    """
     try:
         payload_schema().validate(frame, lazy=True)
     except SchemaErrors as exc:
-        problems = _problems(frame, exc.failure_cases)
-        failing = pl.repeat(False, frame.height, eager=True).scatter(problems["index"], True)
-        return frame.filter(~failing), problems.drop("index")
-    return frame, pl.DataFrame(schema={LINE: pl.Int64, REASON: pl.String, DETAIL: pl.String})
+        return _problems(frame, exc.failure_cases)
+    return pl.DataFrame(
+        schema={"index": pl.UInt32, LINE: pl.Int64, REASON: pl.String, DETAIL: pl.String}
+    )
 
 
 def _problems(frame: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
