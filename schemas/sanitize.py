@@ -140,8 +140,12 @@ def email_is_valid(s: pl.Series) -> pl.Series:
 
 
 def email_domain(s: pl.Series) -> pl.Series:
-    """The part after ``@`` of (valid) addresses, null for free-mail providers."""
-    domain = s.str.extract(r"@([^@]+)$", 1)
+    """The part after ``@`` of valid addresses, null for free-mail providers.
+
+    A valid address has one ``@`` and an ASCII domain, so the domain's length in
+    characters is its length in bytes (``find`` counts bytes, ``tail`` characters).
+    """
+    domain = s.str.tail(s.str.len_bytes() - s.str.find("@", literal=True) - 1)
     return domain.set(domain.is_in(list(FREE_MAIL_DOMAINS)).fill_null(False), None)
 
 
@@ -198,10 +202,14 @@ def punct_only(s: pl.Series) -> pl.Series:
     rest (non-ASCII, no ASCII alnum, e.g. ``Иванов`` or ``·``) is judged by Python's own
     ``re``, so the rule is exactly the server's, whatever Unicode version either side knows.
     """
-    result = s.str.contains(r"^[^A-Za-z0-9]+$")
-    unsure = (result & s.str.contains(r"[^\x00-\x7f]")).fill_null(False)
+    result = ~s.str.contains(r"[A-Za-z0-9]") & (s.str.len_bytes() > 0)
+    maybe = result.fill_null(False)
+    if not maybe.any():
+        return result
+    idx = maybe.arg_true()  # few: most values have an ASCII letter or digit
+    unsure = s.gather(idx).str.contains(r"[^\x00-\x7f]")
     if unsure.any():
-        idx = unsure.arg_true()
+        idx = idx.filter(unsure)
         exact = [bool(_PY_PUNCT_ONLY.match(v)) for v in s.gather(idx).to_list()]
         result = result.scatter(idx, pl.Series(exact, dtype=pl.Boolean))
     return result
