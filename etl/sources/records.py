@@ -98,6 +98,9 @@ class RecordReader:
         self.rows_read = 0
         self.slow_path = False
         self._header = delimiter.join(f"c{i}" for i in range(len(columns))).encode() + b"\n"
+        delim = f"\\x{{{ord(delimiter):x}}}"
+        field = f'(?:[^"{delim}]*|"[^"]*")'  # unquoted without quotes, or quoted without ""
+        self._simple_record = f"^(?:{field}{delim})*{field}$"
 
     def __iter__(self) -> Iterator[RawChunk]:
         """Yield chunks in file order (all work on this thread); ``rows_read`` is then final."""
@@ -279,9 +282,10 @@ class RecordReader:
         quotes: pl.Series,
     ) -> pl.Series:
         """Fields per record. Without quotes (one line, no escapes): raw length minus the
-        values' lengths, plus one. With quotes: delimiters outside quoted sections, plus
-        one. A too-long record loses its surplus to truncation, which only makes its
-        count larger, so it is still seen as ragged."""
+        values' lengths, plus one; likewise for one-line records whose quotes only wrap
+        whole fields, once their quotes are taken off. Other quoted records: delimiters
+        outside quoted sections, plus one. A too-long record loses its surplus to
+        truncation, which only makes its count larger, so it is still seen as ragged."""
         complete = int(ends[-1]) + 1  # lines after the last end belong to an open tail
         lines, quotes = lines.head(complete), quotes.head(complete)
         value_bytes = parsed.select(pl.sum_horizontal(pl.all().str.len_bytes())).to_series()
@@ -291,6 +295,21 @@ class RecordReader:
         if not quoted.any():
             return fields
         idx = quoted.arg_true()
+        # A one-line record whose quotes only wrap whole fields ("a, b",c: no "" escape,
+        # no quote inside a value) has no quote in its values: raw length without the
+        # quotes minus the values' lengths, plus one. Checking that is one regex scan.
+        one = idx.filter(starts.gather(idx) == ends.gather(idx))
+        one_starts = starts.gather(one)
+        simple = lines.gather(one_starts).str.contains(self._simple_record)
+        fields = fields.scatter(
+            one.filter(simple), (fields.gather(one) - quotes.gather(one_starts)).filter(simple)
+        )
+        # The others (quoted line breaks, "" escapes, stray quotes): delimiters outside
+        # quoted sections, plus one.
+        quoted = quoted.scatter(one.filter(simple), False)
+        idx = quoted.arg_true()
+        if not idx.len():
+            return fields
         # Lines of quoted records: a record's lines run from its start to its end.
         record_of_line = (quotes.cum_sum() % 2 == 0).cast(pl.Int64).cum_sum().shift(1, fill_value=0)
         in_quoted = quoted.gather(record_of_line)
