@@ -217,8 +217,9 @@ def _derive_domain(cols: dict[str, pl.Series], height: int, valid_emails: pl.Ser
         donors.append((valid_emails, sz.email_domain))
     if not donors:
         return
-    domain = _nulls(height).alias("companyDomain")
-    for values, rule in donors:
+    first, rule = donors[0]
+    domain = rule(first).alias("companyDomain")  # the rules keep nulls null
+    for values, rule in donors[1:]:
         need = domain.is_null() & values.is_not_null()
         if need.all():
             domain = rule(values).alias("companyDomain")

@@ -240,7 +240,7 @@ class RecordReader:
     ) -> RawChunk:
         """Parse ``body`` (whole records) with polars and split well-formed from ragged."""
         starts = pl.concat([pl.Series([0], dtype=ends.dtype), ends.head(-1) + 1])
-        blank = (starts == ends) & (lines.gather(starts).str.len_bytes() == 0)
+        blank = (starts == ends) & (lines.str.len_bytes().gather(starts) == 0)
         try:
             parsed = pl.read_csv(
                 self._header + body,
@@ -289,7 +289,7 @@ class RecordReader:
         complete = int(ends[-1]) + 1  # lines after the last end belong to an open tail
         lines, quotes = lines.head(complete), quotes.head(complete)
         value_bytes = parsed.select(pl.sum_horizontal(pl.all().str.len_bytes())).to_series()
-        fields = lines.gather(starts).str.len_bytes().cast(pl.Int64) - value_bytes + 1
+        fields = lines.str.len_bytes().cast(pl.Int64).gather(starts) - value_bytes + 1
         cum_q = quotes.cum_sum().cast(pl.Int64)
         quoted = (cum_q.gather(ends) - cum_q.gather(starts) + quotes.gather(starts)) > 0
         if not quoted.any():
