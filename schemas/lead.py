@@ -116,10 +116,17 @@ class LeadPayload(pa.DataFrameModel):
     @pa.dataframe_check(name="field_caps")
     @classmethod
     def _caps(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """Bug 4 and the caps: every present value has 1 to cap characters."""
+        """Bug 4 and the caps: every present value has 1 to cap characters.
+
+        A value never has more characters than bytes, so characters are counted only in
+        the columns holding a value longer than the cap in bytes (cheaper, same answer).
+        """
         fields = _fields(data.lazyframe)
+        if not fields:
+            return data.lazyframe.select(pl.lit(True))
+        longest = data.lazyframe.select(pl.col(fields).str.len_bytes().max()).collect()
         return data.lazyframe.select(
-            pl.all_horizontal(_length_ok(f) for f in fields) if fields else pl.lit(True)
+            pl.all_horizontal(_length_ok(f, chars=(longest[f][0] or 0) > _cap(f)) for f in fields)
         )
 
     @pa.dataframe_check(name="payload_size")
@@ -138,9 +145,16 @@ def _fields(frame: pl.LazyFrame | pl.DataFrame) -> list[str]:
     return [c for c in frame.collect_schema().names() if c in OUTPUT_FIELDS]
 
 
-def _length_ok(field: str) -> pl.Expr:
-    length = pl.col(field).str.len_chars()
-    return length.is_between(1, FIELD_CAPS.get(field, DEFAULT_CAP)).fill_null(True)
+def _cap(field: str) -> int:
+    return FIELD_CAPS.get(field, DEFAULT_CAP)
+
+
+def _length_ok(field: str, *, chars: bool = True) -> pl.Expr:
+    """1 to cap characters (or null); ``chars=False`` counts bytes, the same answer when
+    no value of the column has more bytes than the cap."""
+    value = pl.col(field).str
+    length = value.len_chars() if chars else value.len_bytes()
+    return length.is_between(1, _cap(field)).fill_null(True)
 
 
 def _payload_bytes(fields: Sequence[str]) -> pl.Expr:
