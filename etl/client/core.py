@@ -4,9 +4,12 @@ One attempt = wait for the rate limiter, add auth headers (renewing the session 
 send, feed the response headers back to the limiter, and turn an error status into the
 exception from :func:`~etl.client.errors.error_for_status`. A 401 is answered by renewing
 the session and replaying once (the server refused the request, so replaying is safe even
-for a creating POST). The attempts are wrapped in the tenacity policy of
-:mod:`etl.client.retry`; a request that is not safe to repeat turns "may have reached the
-server" failures into :class:`~etl.client.errors.AmbiguousWriteError`.
+for a creating POST). A first attempt that fails in a way the tenacity policy of
+:mod:`etl.client.retry` would retry enters that policy as its attempt 1 (so most requests,
+which succeed at once, never build one); a request that is not safe to repeat turns "may
+have reached the server" failures into :class:`~etl.client.errors.AmbiguousWriteError`.
+Requests go straight to the httpx transport while AsyncClient's extra machinery (env
+proxies, cookies) has nothing to do: see :class:`ApiCore`.
 """
 
 from __future__ import annotations
