@@ -21,6 +21,7 @@ from etl.client import (
     ServerError,
 )
 from etl.client.errors import NO_DATA_MESSAGE, TransportError
+from etl.client.pagination import RawBulkPage
 from etl.clock import FakeClock
 
 KEY = "lgp_coretestkey000000001"
@@ -226,6 +227,21 @@ def test_bulk_page_sends_the_documented_parameters(fake_clock: FakeClock) -> Non
         "fields": "email,title",
     }  # fmt: skip
     assert sent.headers["x-api-key"] == KEY and sent.headers["x-user-id"] == "user-1"
+
+
+def test_bulk_page_can_return_the_raw_body_for_callers_with_their_own_parser(
+    fake_clock: FakeClock,
+) -> None:
+    """raw=True: the body as sent (same request, retries and errors); parse() reads it
+    exactly as raw=False does."""
+    body = {"success": True, "data": {"leads": [{"id": "1"}], "nextToken": "n2"}}
+    script = Script(_json(503, {"error": "busy"}), _json(200, body))
+    page = run(script, fake_clock, lambda c: c.bulk_page("source", company_id="co", raw=True))
+    assert isinstance(page, RawBulkPage)
+    assert page.content == orjson.dumps(body)
+    parsed = page.parse()
+    assert parsed.items == [{"id": "1"}] and parsed.next_token == "n2"
+    assert [r.url.path for r in script.requests] == ["/api/source-leads/list"] * 2
 
 
 def test_iter_leads_pages_until_the_token_runs_out_and_ignores_total(

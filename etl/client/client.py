@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import httpx
 
@@ -24,7 +24,7 @@ from etl.client.errors import (
     UnexpectedResponseError,
 )
 from etl.client.limiter import RateLimiter
-from etl.client.pagination import BulkPage, paginate, parse_bulk_page, parse_page
+from etl.client.pagination import BulkPage, RawBulkPage, paginate, parse_bulk_page, parse_page
 from etl.client.settings import ClientSettings
 from etl.clock import Clock, SystemClock
 
@@ -303,6 +303,7 @@ class LeadGeniusClient:
             )
         return found
 
+    @overload
     async def bulk_page(
         self,
         source: Literal["enrich", "source"],
@@ -312,7 +313,46 @@ class LeadGeniusClient:
         limit: int = 5000,
         next_token: str | None = None,
         fields: Sequence[str] | None = None,
-    ) -> BulkPage:
+        raw: Literal[False] = False,
+    ) -> BulkPage: ...
+
+    @overload
+    async def bulk_page(
+        self,
+        source: Literal["enrich", "source"],
+        *,
+        company_id: str,
+        client_id: str | None = None,
+        limit: int = 5000,
+        next_token: str | None = None,
+        fields: Sequence[str] | None = None,
+        raw: Literal[True],
+    ) -> RawBulkPage: ...
+
+    @overload
+    async def bulk_page(
+        self,
+        source: Literal["enrich", "source"],
+        *,
+        company_id: str,
+        client_id: str | None = None,
+        limit: int = 5000,
+        next_token: str | None = None,
+        fields: Sequence[str] | None = None,
+        raw: bool = False,
+    ) -> BulkPage | RawBulkPage: ...
+
+    async def bulk_page(
+        self,
+        source: Literal["enrich", "source"],
+        *,
+        company_id: str,
+        client_id: str | None = None,
+        limit: int = 5000,
+        next_token: str | None = None,
+        fields: Sequence[str] | None = None,
+        raw: bool = False,
+    ) -> BulkPage | RawBulkPage:
         """Fetch one page of the bulk list endpoints (API-key auth).
 
         Args:
@@ -322,6 +362,8 @@ class LeadGeniusClient:
             limit: records per page (max 5,000).
             next_token: the cursor from the previous page.
             fields: projection (sent comma-separated).
+            raw: return the body unparsed (:class:`RawBulkPage`), for callers that read
+                it with their own parser; its ``parse()`` gives what ``raw=False`` does.
         """
         params = {
             "companyId": company_id,
@@ -331,6 +373,8 @@ class LeadGeniusClient:
             "fields": ",".join(fields) if fields else None,
         }
         response = await self._core.send("GET", BULK_PATHS[source], params=params, safe=True)
+        if raw:
+            return RawBulkPage(response.content)
         return parse_bulk_page(response.content)
 
     async def whoami(self) -> dict[str, Any]:

@@ -35,6 +35,24 @@ class BulkPage:
     next_token: str | None = None
 
 
+@dataclass(frozen=True)
+class RawBulkPage:
+    """One page of a bulk list endpoint as the server sent it (``bulk_page(raw=True)``).
+
+    For readers that build columns straight from the bytes (the export); anything they
+    cannot read goes through :meth:`parse`, the general path.
+
+    Attributes:
+        content: the response body.
+    """
+
+    content: bytes
+
+    def parse(self) -> BulkPage:
+        """The page as :func:`parse_bulk_page` reads it (every documented shape)."""
+        return parse_bulk_page(self.content)
+
+
 async def paginate(
     fetch_page: FetchPage[T], *, start_token: str | None = None
 ) -> AsyncIterator[list[T]]:
