@@ -282,6 +282,7 @@ def _typed_array(
     A column whose fast path failed once (mixed types, like scores sent as 85 and "85")
     goes to ``slow`` and skips the doomed attempt on later pages.
     """
+    import polars as pl
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -290,8 +291,18 @@ def _typed_array(
         try:
             if column.kind == "timestamp":
                 return pc.cast(pa.array(values, pa.string()), target)
+            if column.kind == "int64":
+                # Not pa.array: it truncates 85.5 to 85. polars refuses every float (and
+                # takes booleans as 1/0, like to_int), so fractions reach to_int.
+                return pl.Series(values, dtype=pl.Int64, strict=True).to_arrow()
             return pa.array(values, target)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        except (
+            pa.ArrowInvalid,
+            pa.ArrowTypeError,
+            OverflowError,
+            TypeError,
+            pl.exceptions.PolarsError,
+        ):
             slow.add(column.name)
     if column.kind == "string":
         return pa.array([v if v is None or type(v) is str else json_text(v) for v in values])

@@ -135,6 +135,16 @@ def test_mixed_score_types_in_one_page_convert_to_integers():
     assert table.column("aiLeadScore").to_pylist() == [85, 7, None]
 
 
+def test_a_fraction_in_an_int_column_is_invalid_even_when_every_value_is_a_number():
+    """85.5 is nulled and counted (the rule), not truncated to 85; 85.0 and true convert."""
+    coercions = Coercions()
+    records = [{"id": "a", "aiLeadScore": 85.5}, {"id": "b", "aiLeadScore": 85.0},
+               {"id": "c", "aiLeadScore": True}, {"id": "d", "aiLeadScore": 7}]  # fmt: skip
+    table = records_to_table(records, export_columns(), coercions)
+    assert table.column("aiLeadScore").to_pylist() == [None, 85, 1, 7]
+    assert coercions.counts == {"aiLeadScore": 1}
+
+
 def test_unconvertible_values_become_null_and_are_counted():
     """aiLeadScore "high" is nulled and counted per column, with a sample for the log."""
     coercions = Coercions()
