@@ -194,3 +194,32 @@ def test_restart_never_recreates_leads_the_old_job_may_have_sent(
     assert summary["created"] == 9 and summary["skipped"] == 3
     stored = sandbox.admin.stored_by_identity(slug)
     assert len(stored) == 12 and set(stored.values()) == {1}
+
+
+def test_tokens_expiring_during_the_import_cause_no_failure(
+    make_sandbox: Any, tmp_path: Path
+) -> None:
+    """Bearer auth with 3-second tokens over a ~8-second import: the client renews the
+    session before expiry (or after a 401 token_expired) and no row fails or is lost."""
+    sb = make_sandbox(token_ttl=3, latency_ms=40, seed=5)
+    path = write_csv(tmp_path / "leads.csv", people(0, 400))
+    settings = resolve_settings(
+        base_url=sb.base_url, email=sb.demo.email, password=sb.demo.password, rate=0, env={}
+    )
+    opts = ImportOptions(client_name="Token Test", consistency_window=0.2, concurrency=2)
+
+    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
+        with open_store(f"sqlite:///{tmp_path}/s.sqlite") as store:
+            async with LeadGeniusClient(settings) as api:
+                summary = await run_csv_import(
+                    path, CsvOptions(), opts, api=api, store=store, clock=SystemClock(),
+                    progress=NoProgress(), stop=StopRequest(),
+                )  # fmt: skip
+                return summary, api.stats.as_dict()
+
+    summary, stats = asyncio.run(main())
+    assert summary["complete"] and summary["created"] == 400, summary
+    assert summary["this_run"]["seconds"] > 6, "the run must outlive two token lifetimes"
+    assert stats["refreshes"] + stats["relogins"] >= 2, stats
+    stored = sb.admin.stored_by_identity(summary["client"]["slug"])
+    assert len(stored) == 400 and set(stored.values()) == {1}
