@@ -22,6 +22,7 @@ from schemas.export import json_text
 
 if TYPE_CHECKING:
     import polars as pl
+    import pyarrow as pa
 
 
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -42,14 +43,22 @@ def id_key(value: Any) -> int:
     return int.from_bytes(digest)
 
 
-def id_keys(ids: Sequence[Any]) -> pl.Series:
-    """The keys of a page's ids (null where the id is missing); see :func:`id_key`."""
-    import polars as pl
+def id_keys(ids: Sequence[Any] | pa.Array) -> pl.Series:
+    """The keys of a page's ids (null where the id is missing); see :func:`id_key`.
 
-    try:
-        text = pl.Series(ids, dtype=pl.String)
-    except (TypeError, pl.exceptions.PolarsError):  # non-string ids: one at a time
-        return pl.Series([None if i is None else id_key(i) for i in ids], dtype=pl.UInt128)
+    Args:
+        ids: the ids as sent, or a string Arrow array (the native page reader's).
+    """
+    import polars as pl
+    import pyarrow as pa
+
+    if isinstance(ids, pa.Array):
+        text = pl.Series(pl.from_arrow(ids), dtype=pl.String)
+    else:
+        try:
+            text = pl.Series(ids, dtype=pl.String)
+        except (TypeError, pl.exceptions.PolarsError):  # non-string ids: one at a time
+            return pl.Series([None if i is None else id_key(i) for i in ids], dtype=pl.UInt128)
     is_uuid = text.str.contains(_UUID).fill_null(True)
     keys = text.str.replace_all("-", "", literal=True).str.to_integer(
         base=16, dtype=pl.UInt128, strict=False
@@ -96,7 +105,9 @@ class IdSet:
         if not len(keys):
             return
         self._size += len(keys)
-        self._runs.append(keys.sort())
+        # Single-threaded sorts: polars' parallel sort wakes its thread pool, which then
+        # spins for more CPU than a 5,000-key sort costs.
+        self._runs.append(keys.sort(multithreaded=False))
         # Merge while the newest run is at least half the one before: O(log(n / page))
         # runs to search, and each key is copied O(log n) times in total.
         while len(self._runs) > 1 and 2 * len(self._runs[-1]) >= len(self._runs[-2]):
@@ -104,7 +115,7 @@ class IdSet:
 
             newest = self._runs.pop()
             older = self._runs.pop()
-            self._runs.append(pl.concat([older, newest]).sort())
+            self._runs.append(pl.concat([older, newest]).sort(multithreaded=False))
 
     def add(self, ids: Sequence[Any]) -> None:
         """Remember ids known to be distinct and absent (a committed part's ids)."""

@@ -7,14 +7,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from etl.client.pagination import BulkPage, parse_bulk_page
 from etl.sinks import parts as sink
 from etl.sinks.parts import PartWriter
 from pipelines.export_ids import IdSet, id_keys
 from pipelines.export_plan import CHECKPOINT_KEY, Checkpoint, ExportRequest, PartRecord, all_columns
 from schemas.export import Coercions, Column, Page, arrow_schema
 from schemas.export_contract import PartValidator
+from schemas.export_native import NativePage, PageReader
 
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
     from state import Store
@@ -62,6 +65,30 @@ class PartExporter:
         self.pending = Pending()
         self.samples: list[tuple[str, str, str]] = []
         self.slow_columns: set[str] = set()
+        #: Reads raw page bodies natively; created by the first :meth:`read`.
+        self.reader: PageReader | None = None
+
+    def read(self, body: bytes) -> NativePage | BulkPage:
+        """Parse a raw page body: natively when that gives exactly the general path's
+        table (:class:`NativePage`), else with the client's general parser.
+
+        Raises:
+            UnexpectedResponseError: a body the general parser cannot read either.
+        """
+        if self.reader is None:
+            self.reader = PageReader()
+        page = self.reader.read(body, self.columns)
+        return page if page is not None else parse_bulk_page(body)
+
+    def process_native(self, page: NativePage, token_in: str | None, token_out: str | None) -> None:
+        """:meth:`process` for a page the native reader converted (no new field in it)."""
+        keys = id_keys(page.ids)
+        keep = self.ids.new_mask(keys)
+        kept_keys = keys.filter(keep)
+        table = page.table(self.columns)
+        if len(kept_keys) < page.rows:
+            table = table.filter(keep.to_arrow())
+        self._append(table, keys, kept_keys, page.rows, token_out)
 
     def process(
         self, items: list[dict[str, Any]], token_in: str | None, token_out: str | None
@@ -71,10 +98,8 @@ class PartExporter:
         keys = id_keys(page.values.get("id") or [None] * len(items))
         keep = self.ids.new_mask(keys)
         kept_keys = keys.filter(keep)
-        kept = items
         if len(kept_keys) < len(items):  # rare: rebuild the page without the dropped rows
-            kept = [r for r, k in zip(items, keep.to_list(), strict=True) if k]
-            page = Page(kept)
+            page = Page([r for r, k in zip(items, keep.to_list(), strict=True) if k])
         fresh = page.new_columns(self.columns)
         if fresh:
             log.warning("new fields (exported as string columns): %s", [c.name for c in fresh])
@@ -84,9 +109,22 @@ class PartExporter:
                 self.publish(token_in, exhausted=False)
             self.columns.extend(fresh)
             self.ckpt.extra_columns.extend(c.name for c in fresh)
+        if self.reader is not None:  # raw pages: read the next ones like this one
+            self.reader.learn(page.values, self.columns)
         coercions = Coercions(counts=self.pending.coercions)
         table = page.table(self.columns, coercions, self.slow_columns)
         self.samples.extend(coercions.samples[: 5 - len(self.samples)])
+        self._append(table, keys, kept_keys, len(items), token_out)
+
+    def _append(
+        self,
+        table: pa.Table,
+        keys: pl.Series,
+        kept_keys: pl.Series,
+        received: int,
+        token_out: str | None,
+    ) -> None:
+        """Write a deduplicated page's table and count it; publish the parts when full."""
         by_value = (
             _split(table, self.request.partition_by)
             if self.request.partition_by
@@ -101,7 +139,7 @@ class PartExporter:
         self.pending.pages += 1
         self.pending.rows += table.num_rows
         self.pending.without_id += missing
-        self.pending.duplicates += len(items) - len(kept) - missing
+        self.pending.duplicates += received - table.num_rows - missing
         if token_out is None or self.pending.rows >= self.request.part_rows:
             self.publish(token_out, exhausted=token_out is None)
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from etl import __version__
+from etl.client.pagination import RawBulkPage
 from etl.clock import Clock
 from etl.errors import ConfigError, EtlError, Interrupted
 from etl.progress import NoProgress, Progress
@@ -34,6 +36,7 @@ from pipelines.export_plan import (
     build_manifest,
 )
 from pipelines.export_writer import PartExporter
+from schemas.export_native import NativePage
 
 if TYPE_CHECKING:
     from etl.signals import StopRequest
@@ -43,6 +46,8 @@ log = logging.getLogger("etl.export")
 JOB_KIND = "export"
 #: Refresh the job lock at least this often while no checkpoint is committed.
 HEARTBEAT_S = 30.0
+#: Young-generation GC threshold while pages stream (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 100_000
 
 
 class PageLike(Protocol):
@@ -53,7 +58,11 @@ class PageLike(Protocol):
 
 
 class BulkSource(Protocol):
-    """What the export needs from the client (``LeadGeniusClient``)."""
+    """What the export needs from the client (``LeadGeniusClient``).
+
+    The export asks for raw bodies (``raw=True``, a :class:`RawBulkPage`) so it can build
+    columns straight from the bytes; a source may return parsed pages instead.
+    """
 
     async def bulk_page(
         self,
@@ -64,7 +73,8 @@ class BulkSource(Protocol):
         limit: int = 5000,
         next_token: str | None = None,
         fields: Sequence[str] | None = None,
-    ) -> PageLike: ...
+        raw: bool = False,
+    ) -> PageLike | RawBulkPage: ...
 
 
 class ExportStopped(EtlError):
@@ -153,7 +163,8 @@ async def export_leads(
         )
         outcome = "failed"
         try:
-            summary = await _run(exporter, client, clock, progress or NoProgress(), stop)
+            with _fewer_gc_passes():
+                summary = await _run(exporter, client, clock, progress or NoProgress(), stop)
             outcome = "complete"
             return summary
         except Interrupted:
@@ -169,6 +180,29 @@ async def export_leads(
     finally:
         with contextlib.suppress(Exception):
             store.release_lock(lock)
+
+
+@contextlib.contextmanager
+def _fewer_gc_passes() -> Iterator[None]:
+    """Run the cyclic garbage collector once a page instead of several times a page.
+
+    A page is ~5,000 dicts that live until it is written. With CPython's default
+    threshold (a collection every 700 container allocations) the collector runs about ten
+    times a page, promotes those dicts, and its full passes also walk every object the
+    imports created: measured at ~15% of the export's CPU. Here, objects that exist before
+    the export are frozen (never walked), automatic passes are rare, and the loop collects
+    the young generations after each page (``gc.collect(1)``, well under a millisecond):
+    that frees the client's per-request reference cycles, which hold the page's response
+    body, at the same pace as before, so memory stays bounded. Restored on exit.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], GC_YOUNG_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 async def _run(
@@ -191,7 +225,7 @@ async def _run(
     start, rows0, pages0 = clock.monotonic(), ckpt.rows, ckpt.pages
     progress.start(None, "export leads", initial=ckpt.rows)
 
-    def fetch(token: str | None) -> asyncio.Future[PageLike]:
+    def fetch(token: str | None) -> asyncio.Future[PageLike | RawBulkPage]:
         return asyncio.ensure_future(
             client.bulk_page(
                 request.source,
@@ -200,6 +234,7 @@ async def _run(
                 limit=request.page_size,
                 next_token=token,
                 fields=request.fields,
+                raw=True,
             )
         )
 
@@ -210,7 +245,12 @@ async def _run(
     try:
         while pending is not None:
             try:
-                page = await pending
+                page: PageLike | RawBulkPage | NativePage = await pending
+                if isinstance(page, RawBulkPage):
+                    # Parsed before the next request is sent: it holds the cursor. (Not
+                    # concurrently with the writing of the previous page either: on two
+                    # cores that costs more CPU than it saves time.)
+                    page = await asyncio.to_thread(ex.read, page.content)
             except EtlError as exc:
                 pending = None
                 if ex.pending.pages:
@@ -234,8 +274,14 @@ async def _run(
                 seen_tokens.add(after)
             # Fetch the next page while this one is converted and written.
             pending = fetch(after) if after is not None else None
-            await asyncio.to_thread(ex.process, page.items, token, after)
+            if isinstance(page, NativePage):
+                await asyncio.to_thread(ex.process_native, page, token, after)
+            else:
+                await asyncio.to_thread(ex.process, page.items, token, after)
             token = after
+            # Young objects only: the client's per-request cycles (each holding a whole
+            # response body) are freed now instead of piling up (see _fewer_gc_passes).
+            gc.collect(1)
             if clock.monotonic() - last_beat > HEARTBEAT_S:
                 ex.store.heartbeat(ex.lock)
                 last_beat = clock.monotonic()

@@ -77,3 +77,11 @@ def test_uuid_ids_are_keyed_by_their_own_value_and_others_by_digest():
     assert id_key(lower.upper()) != id_key(lower)
     keys = id_keys([lower, lower.upper(), "lead-7", None]).to_list()
     assert keys == [id_key(lower), id_key(lower.upper()), id_key("lead-7"), None]
+
+
+def test_an_arrow_id_column_gets_the_same_keys_as_the_list_of_ids():
+    """The native page reader hands over its id column as an Arrow array."""
+    import pyarrow as pa
+
+    ids = [str(uuid.UUID(int=5)), "lead-7", None, "0B5E1C2A-9F4D-4E1A-8C3B-2D7F6A5E4C3B", ""]
+    assert id_keys(pa.array(ids, pa.string())).to_list() == id_keys(ids).to_list()

@@ -298,3 +298,14 @@ def test_an_unfinished_export_with_other_options_needs_restart(tmp_path, store):
     assert changed.value.exit_code == 2
     summary = _run(_request(out, fields="email"), source, store, restart=True)
     assert summary.rows == 40 and not summary.resumed
+
+
+def test_the_export_restores_the_garbage_collector_settings(tmp_path, store):
+    """The export collects once a page and freezes older objects; afterwards the process
+    has its own thresholds back and nothing stays frozen."""
+    import gc
+
+    before = gc.get_threshold()
+    _run(_request(tmp_path / "out"), FakeSource(_pages(3, 10)), store)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
