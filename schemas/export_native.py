@@ -184,12 +184,11 @@ class PageReader:
         if records.null_count or {f.name for f in records.type} != set(by_name):
             return None  # a null record (the general path refuses it) or a new field
         arrays: dict[str, pa.Array] = {}
-        text: list[str] = []  # the body as str, decoded once if an object column needs it
         for column, plan in zip(columns, plans, strict=True):
             raw = records.field(column.name)
             if raw.null_count == len(raw):
                 continue
-            typed = _typed(raw, plan, column.name, body, text)
+            typed = _typed(raw, plan, column.name, body)
             if typed is None:
                 return None
             arrays[column.name] = typed
@@ -274,7 +273,7 @@ def _envelope(doc: pa.Table) -> tuple[pa.StructArray, str | None] | None:
     return found.flatten(), token or None
 
 
-def _typed(raw: pa.Array, plan: Plan, name: str, body: bytes, text: list[str]) -> pa.Array | None:
+def _typed(raw: pa.Array, plan: Plan, name: str, body: bytes) -> pa.Array | None:
     """One column in its export type, or None to leave the page to the general path."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -292,9 +291,7 @@ def _typed(raw: pa.Array, plan: Plan, name: str, body: bytes, text: list[str]) -
         if plan == "strlist":
             return _list_texts(raw)
         if plan == "object":
-            if not text:
-                text.append(body.decode())
-            return _object_texts(text[0], name, raw)
+            return _object_texts(body, name, raw)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     return None
@@ -308,13 +305,16 @@ def _list_texts(lists: pa.ListArray) -> pa.Array | None:
     values = lists.flatten()
     if len(values) and pc.any(pc.match_substring_regex(values, _NEEDS_ESCAPE)).as_py():
         return None  # escaping is orjson's business: general path
+    if not values.null_count:  # the usual case: join with '","', then wrap
+        wrapped = pc.binary_join_element_wise('["', pc.binary_join(lists, '","'), '"]', "")
+        return pc.if_else(pc.equal(pc.list_value_length(lists), 0), "[]", wrapped)
     quoted = pc.fill_null(pc.binary_join_element_wise('"', values, '"', ""), "null")
     offsets = pc.subtract(lists.offsets, lists.offsets[0])
     rebuilt = pa.ListArray.from_arrays(offsets, quoted, mask=lists.is_null())
     return pc.binary_join_element_wise("[", pc.binary_join(rebuilt, ","), "]", "")
 
 
-def _object_texts(text: str, name: str, objects: pa.StructArray) -> pa.Array | None:
+def _object_texts(body: bytes, name: str, objects: pa.StructArray) -> pa.Array | None:
     """Each object's compact JSON text, as ``orjson.dumps(orjson.loads(its bytes))``.
 
     The objects are found in the body after their key (``"name":``), their extent by the
@@ -325,24 +325,23 @@ def _object_texts(text: str, name: str, objects: pa.StructArray) -> pa.Array | N
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    key = orjson.dumps(name).decode()
-    token = key + ":"
-    if text.count(key) != text.count(token):
-        return None  # the name also occurs as a string value, or with spacing
+    key = orjson.dumps(name)
     found: list[Any] = []
-    at = text.find(token)
+    at = body.find(key)
     while at != -1:
-        if text[at - 1] not in "{,":
+        start = at + len(key) + 1
+        if body[at - 1] not in b"{," or body[start - 1 : start] != b":":
+            return None  # the name as a string value, with spacing, or in an odd place
+        end = _value_end(body, start)
+        if end is None:
             return None
-        start = at + len(token)
         try:
-            _, end = _DECODER.raw_decode(text, start)
-            value = orjson.loads(text[start:end])
-        except (ValueError, orjson.JSONDecodeError):
+            value = orjson.loads(body[start:end])
+        except orjson.JSONDecodeError:
             return None
         if value is not None:
             found.append(value)
-        at = text.find(token, end)  # (occurrences inside this value belong to it)
+        at = body.find(key, end)  # (occurrences inside this value belong to it)
     valid = objects.is_valid()
     parsed = objects.filter(valid).to_pylist()
     if len(parsed) != len(found):
@@ -359,3 +358,22 @@ def _object_texts(text: str, name: str, objects: pa.StructArray) -> pa.Array | N
     # Row i takes the k-th text when it is the k-th row holding an object.
     position = pc.subtract(pc.cumulative_sum(pc.cast(valid, pa.int32())), 1)
     return texts.take(pc.if_else(valid, position, pa.scalar(None, pa.int32())))
+
+
+def _value_end(body: bytes, start: int) -> int | None:
+    """Where the JSON object or ``null`` starting at ``start`` ends (a byte offset).
+
+    Scans a window of the body, widened until the value fits: a cut object or ``null`` is
+    never valid, so a value found in a window is the whole value.
+    """
+    size = 1024
+    while True:
+        window = body[start : start + size].decode("utf-8", "surrogateescape")
+        try:
+            _, end = _DECODER.raw_decode(window)
+        except ValueError:
+            if start + size >= len(body):
+                return None
+            size *= 16
+            continue
+        return start + len(window[:end].encode("utf-8", "surrogateescape"))
