@@ -74,6 +74,8 @@ _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 #: (Arrow's reader also crashes on a top-level ``null`` and accepts a byte-order mark).
 _OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
 _DECODER = json.JSONDecoder()
+#: The fields of the body the reader declares (see :func:`_parse_options`).
+_ENVELOPE = frozenset({"items", "leads", "data", "nextToken"})
 
 
 @dataclass
@@ -178,8 +180,8 @@ class PageReader:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
         envelope = _envelope(doc)
-        if envelope is None or any(_non_finite(column) for column in doc.columns):
-            return None  # (Arrow reads NaN and Infinity, orjson refuses them)
+        if envelope is None or _envelope_non_finite(doc):
+            return None
         records, next_token = envelope
         if records.null_count or {f.name for f in records.type} != set(by_name):
             return None  # a null record (the general path refuses it) or a new field
@@ -236,6 +238,17 @@ def _valid_utf8(body: bytes) -> bool:
     return True
 
 
+def _envelope_non_finite(doc: pa.Table) -> bool:
+    """Whether a field around the records holds NaN or Infinity, which Arrow reads and
+    orjson refuses. (In the records: a float column is checked by :func:`_typed`, an
+    object is re-read by orjson, and any other planned type refuses them.)"""
+    data = doc.column("data")
+    extras = [doc.column(n) for n in doc.column_names if n not in _ENVELOPE]
+    declared = {"items", "leads", "nextToken"}
+    extras += [data.chunk(0).field(f.name) for f in data.type if f.name not in declared]
+    return any(_non_finite(values) for values in extras)
+
+
 def _non_finite(values: pa.Array | pa.ChunkedArray) -> bool:
     """Whether a float anywhere in ``values`` (nested included) is NaN or infinite."""
     import pyarrow as pa
@@ -279,8 +292,10 @@ def _typed(raw: pa.Array, plan: Plan, name: str, body: bytes) -> pa.Array | None
     import pyarrow.compute as pc
 
     try:
-        if plan in ("string", "int", "float"):
+        if plan in ("string", "int"):
             return raw
+        if plan == "float":  # (Arrow reads NaN and Infinity, orjson refuses them)
+            return raw if pc.all(pc.is_finite(raw)).as_py() is not False else None
         if plan == "time":
             return pc.cast(raw, arrow_type("timestamp"))
         if plan == "intstr":

@@ -272,6 +272,10 @@ def test_every_documented_envelope_is_read_like_the_client_reads_it(envelope, to
         b'\xef\xbb\xbf{"items":[{"id":"a"}]}',  # byte-order mark: orjson refuses it
         b'{"items":[{"id":"a","annualRevenue":NaN}]}',  # not JSON
         b'{"items":[{"id":"a"}],"count":Infinity}',
+        b'{"items":[{"id":"a"}],"meta":{"x":[1,-Infinity]}}',
+        b'{"data":{"items":[{"id":"a"}],"x":NaN}}',
+        b'{"items":[{"id":"a","aiLeadScore":NaN}]}',
+        b'{"items":[{"id":"a","totalFunding":{"x":NaN}}]}',
         b"null",  # Arrow's reader would crash on it
         b"[]",
         b"",
