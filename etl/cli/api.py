@@ -96,14 +96,7 @@ def api(
     query = _params(param or [])
     from etl.client import LeadGeniusClient
 
-    settings = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=rate,
-    ).settings()
+    settings = Connection(base_url, insecure, api_key, user_id, auth_file, rate).settings()
 
     async def go() -> Any:
         async with LeadGeniusClient(settings, password_prompt=password_prompt()) as client:

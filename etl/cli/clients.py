@@ -56,14 +56,7 @@ def list_clients(
     setup(log_format, verbose=verbose)
     from etl.client import LeadGeniusClient
 
-    settings = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=rate,
-    ).settings()
+    settings = Connection(base_url, insecure, api_key, user_id, auth_file, rate).settings()
 
     async def go() -> list[dict[str, Any]]:
         async with LeadGeniusClient(settings, password_prompt=password_prompt()) as client:
@@ -113,14 +106,7 @@ def create_client(
     setup(log_format, verbose=verbose)
     from etl.client import LeadGeniusClient
 
-    settings = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=rate,
-    ).settings()
+    settings = Connection(base_url, insecure, api_key, user_id, auth_file, rate).settings()
 
     async def go() -> dict[str, Any]:
         async with LeadGeniusClient(settings, password_prompt=password_prompt()) as client:
@@ -163,14 +149,7 @@ def delete_client(
     setup(log_format, verbose=verbose)
     from etl.client import LeadGeniusClient
 
-    settings = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=rate,
-    ).settings()
+    settings = Connection(base_url, insecure, api_key, user_id, auth_file, rate).settings()
 
     async def go() -> str:
         async with LeadGeniusClient(settings, password_prompt=password_prompt()) as client:

@@ -168,14 +168,7 @@ def leads(
     Example: lgetl export leads --company-id $COMPANY --out ./leads --partition-by client_id
     """
     setup(log_format, verbose=verbose)
-    conn = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=rate,
-    )
+    conn = Connection(base_url, insecure, api_key, user_id, auth_file, rate)
     settings = conn.settings()
 
     from pipelines.export_plan import ExportRequest

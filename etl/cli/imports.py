@@ -207,14 +207,7 @@ def csv_command(
     from etl.cli.import_runner import run_csv_import_command
     from pipelines.csv_import import ImportOptions
 
-    connection = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=rate,
-    )
+    connection = Connection(base_url, insecure, api_key, user_id, auth_file, rate)
     setup(log_format, verbose=verbose)
     settings = connection.settings()
     run_csv_import_command(
@@ -283,14 +276,7 @@ def hubspot_command(
     from pipelines.hubspot_import import HubSpotImportOptions
 
     hubspot = hubspot_settings(base_url=hubspot_base_url, token_env=hubspot_token_env)
-    connection = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=rate,
-    )
+    connection = Connection(base_url, insecure, api_key, user_id, auth_file, rate)
     setup(log_format, verbose=verbose)
     settings = connection.settings()
     run_hubspot_import_command(

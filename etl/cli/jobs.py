@@ -168,14 +168,7 @@ def verify(
     from pipelines.verify import verify_job
 
     setup()
-    settings = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=None,
-    ).settings()
+    settings = Connection(base_url, insecure, api_key, user_id, auth_file, None).settings()
 
     async def main() -> Any:
         with open_state(state) as store:

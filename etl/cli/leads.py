@@ -62,14 +62,7 @@ def list_leads(
     setup(log_format, verbose=verbose)
     from etl.client import LeadGeniusClient
 
-    settings = Connection(
-        base_url=base_url,
-        insecure=insecure,
-        api_key=api_key,
-        user_id=user_id,
-        auth_file=auth_file,
-        rate=rate,
-    ).settings()
+    settings = Connection(base_url, insecure, api_key, user_id, auth_file, rate).settings()
     rows: list[dict[str, Any]] = []
 
     async def go() -> tuple[str, int]:
