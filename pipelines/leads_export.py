@@ -2,7 +2,9 @@
 
 The loop, one page at a time (the next page is fetched while this one is converted)::
 
-    fetch page (client retries) -> drop ids already exported -> typed Arrow table
+    fetch page body (client retries) -> parse it (Arrow's JSON reader, or orjson where
+      that cannot give the same table: schemas/export_native.py) -> drop ids already
+      exported -> typed Arrow table
       -> append to the open part (a hidden temp file); once it holds >= part_rows rows
          (or on the last page): fsync, rename to part-NNNNN.<ext> -> commit the checkpoint
 

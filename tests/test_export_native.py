@@ -23,7 +23,7 @@ from etl.clock import FakeClock
 from etl.sandbox import Sandbox, SandboxConfig
 from etl.sinks.parts import read_manifest
 from pipelines.export_plan import ExportRequest
-from pipelines.leads_export import export_leads
+from pipelines.leads_export import ExportStopped, export_leads
 from schemas.export import Coercions, Column, Page, export_columns
 from schemas.export_native import NativePage, PageReader, learned_plan
 from state import open_store
@@ -417,6 +417,16 @@ def test_raw_pages_export_the_same_files_as_parsed_pages(tmp_path, fmt):
     if fmt == "parquet":
         first = pq.read_table(tmp_path / "raw" / parts[0]["path"])
         assert first.schema.field("aiLeadScore").type == pa.int64()
+
+
+def test_a_raw_body_nobody_can_read_stops_the_export_like_the_client_would(tmp_path):
+    """Not JSON: the general parser's error, exit 1, the pages before it committed."""
+    source = RawSource([[{"id": "a"}], [{"id": "b"}], [{"id": "c"}]])
+    source.bodies[2] = b"<html>login</html>"
+    with pytest.raises(ExportStopped, match="not JSON") as stopped:
+        _export(tmp_path, "out", source, part_rows=1)
+    assert stopped.value.exit_code == 1
+    assert len(list((tmp_path / "out").glob("part-*.parquet"))) == 2
 
 
 def test_native_page_table_fills_absent_columns_with_typed_nulls():
