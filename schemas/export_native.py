@@ -74,8 +74,9 @@ _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 #: (Arrow's reader also crashes on a top-level ``null`` and accepts a byte-order mark).
 _OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
 _DECODER = json.JSONDecoder()
-#: The fields of the body the reader declares (see :func:`_parse_options`).
-_ENVELOPE = frozenset({"items", "leads", "data", "nextToken"})
+#: Where a body may hold its records, in the order the client looks (parse_page).
+Container = tuple[str, ...]
+CONTAINERS: tuple[Container, ...] = (("items",), ("leads",), ("data", "items"), ("data", "leads"))
 
 
 @dataclass
@@ -138,6 +139,9 @@ class PageReader:
 
     def __init__(self) -> None:
         self.plans: dict[str, Plan] = {}
+        #: Where the last page held its records: only that list is declared (each one
+        #: declared costs Arrow ~0.5 ms a page); another shape costs one more parse.
+        self.container: Container = CONTAINERS[0]
 
     def plan(self, column: Column) -> Plan:
         """How ``column`` is read now."""
@@ -161,7 +165,6 @@ class PageReader:
     def read(self, body: bytes, columns: Sequence[Column]) -> NativePage | None:
         """Read one page body; None if only the general path can convert it exactly."""
         import pyarrow as pa
-        import pyarrow.json as pj
 
         if not self.plans:
             return None  # nothing learned yet: the general path reads the first page
@@ -171,18 +174,12 @@ class PageReader:
             return None  # (ids other than strings are keyed by the general path)
         if not _OBJECT_START.match(body) or not _valid_utf8(body):
             return None
-        try:
-            doc = pj.read_json(
-                pa.BufferReader(body),
-                read_options=pj.ReadOptions(use_threads=False, block_size=len(body) + 1),
-                parse_options=_parse_options(tuple(columns), plans),
-            )
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        envelope = _parse(body, tuple(columns), plans, self.container)
+        if envelope == "elsewhere":  # the records are under another key than last time
+            envelope = _parse(body, tuple(columns), plans, None)
+        if envelope is None or envelope == "elsewhere":
             return None
-        envelope = _envelope(doc)
-        if envelope is None or _envelope_non_finite(doc):
-            return None
-        records, next_token = envelope
+        records, next_token, self.container = envelope
         if records.null_count or {f.name for f in records.type} != set(by_name):
             return None  # a null record (the general path refuses it) or a new field
         arrays: dict[str, pa.Array] = {}
@@ -198,9 +195,44 @@ class PageReader:
         return NativePage(next_token, len(records), ids, arrays)
 
 
+def _parse(
+    body: bytes, columns: tuple[Column, ...], plans: tuple[Plan, ...], container: Container | None
+) -> tuple[pa.StructArray, str | None, Container] | Literal["elsewhere"] | None:
+    """Parse a body declaring the records under ``container`` (None: under every key the
+    client accepts): the records, the cursor and where the records were; ``"elsewhere"``
+    if they are under another key; None if Arrow refuses the body or it holds NaN."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    try:
+        doc = pj.read_json(
+            pa.BufferReader(body),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(body) + 1),
+            parse_options=_parse_options(columns, plans, container),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if doc.num_rows != 1:  # several JSON documents in one body: not JSON
+        return None
+    row = doc.combine_chunks().to_batches()[0]
+    found = _records(row, container)
+    if found is None or found == "elsewhere":
+        return found
+    records, used = found
+    if _non_finite_outside(row, used):
+        return None  # Arrow reads NaN and Infinity, orjson refuses them
+    token = row.column("nextToken")[0].as_py()
+    data = row.column("data")
+    if token is None and data.is_valid()[0].as_py():
+        token = data.field("nextToken")[0].as_py()
+    return records, token or None, used
+
+
 @lru_cache(maxsize=16)
-def _parse_options(columns: tuple[Column, ...], plans: tuple[Plan, ...]) -> pj.ParseOptions:
-    """Arrow JSON options for a body ``{items|leads|data.items|data.leads, nextToken}``.
+def _parse_options(
+    columns: tuple[Column, ...], plans: tuple[Plan, ...], container: Container | None
+) -> pj.ParseOptions:
+    """Arrow JSON options for a body ``{<records>, nextToken, data: {nextToken}}``.
 
     Fields not declared are inferred (``"infer"``): in a record, that is how a new field
     shows up; around the records, it tolerates envelope fields like ``success``/``count``.
@@ -219,11 +251,38 @@ def _parse_options(columns: tuple[Column, ...], plans: tuple[Plan, ...]) -> pj.P
     }
     fields = [pa.field(c.name, json_types[p]) for c, p in zip(columns, plans, strict=True)]
     records = pa.list_(pa.struct(fields))
-    data = pa.struct([("items", records), ("leads", records), ("nextToken", pa.string())])
-    schema = pa.schema(
-        [("items", records), ("leads", records), ("data", data), ("nextToken", pa.string())]
-    )
+    top: list[tuple[str, pa.DataType]] = [("nextToken", pa.string())]
+    under_data: list[tuple[str, pa.DataType]] = [("nextToken", pa.string())]
+    for path in CONTAINERS if container is None else (container,):
+        (top if len(path) == 1 else under_data).append((path[-1], records))
+    schema = pa.schema([*top, ("data", pa.struct(under_data))])
     return pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+
+
+def _records(
+    row: pa.RecordBatch, container: Container | None
+) -> tuple[pa.StructArray, Container] | Literal["elsewhere"] | None:
+    """The records where :func:`etl.client.pagination.parse_page` takes them: the first
+    of ``items``, ``leads``, ``data.items``, ``data.leads`` that is set."""
+    for path in CONTAINERS:
+        values = _at(row, path)
+        if values is None or not values.is_valid()[0].as_py():
+            continue
+        if container is not None and path != container:
+            return "elsewhere"
+        return values.flatten(), path
+    return None  # no records: the general path raises the documented error
+
+
+def _at(row: pa.RecordBatch, path: Container) -> pa.Array | None:
+    if path[0] not in row.schema.names:
+        return None
+    values = row.column(path[0])
+    for name in path[1:]:
+        if not values.is_valid()[0].as_py() or values.type.get_field_index(name) < 0:
+            return None
+        values = values.field(name)
+    return values
 
 
 def _valid_utf8(body: bytes) -> bool:
@@ -238,15 +297,17 @@ def _valid_utf8(body: bytes) -> bool:
     return True
 
 
-def _envelope_non_finite(doc: pa.Table) -> bool:
-    """Whether a field around the records holds NaN or Infinity, which Arrow reads and
-    orjson refuses. (In the records: a float column is checked by :func:`_typed`, an
-    object is re-read by orjson, and any other planned type refuses them.)"""
-    data = doc.column("data")
-    extras = [doc.column(n) for n in doc.column_names if n not in _ENVELOPE]
-    declared = {"items", "leads", "nextToken"}
-    extras += [data.chunk(0).field(f.name) for f in data.type if f.name not in declared]
-    return any(_non_finite(values) for values in extras)
+def _non_finite_outside(row: pa.RecordBatch, used: Container) -> bool:
+    """Whether a field around the records holds NaN or Infinity. (In the records: a float
+    column is checked by :func:`_typed`, an object is re-read by orjson, and every other
+    planned type refuses them.)"""
+    data = row.column("data")
+    outside = [row.column(n) for n in row.schema.names if n not in ("data", used[0])]
+    if len(used) == 1:
+        outside.append(data)
+    else:
+        outside += [data.field(f.name) for f in data.type if f.name != used[1]]
+    return any(_non_finite(values) for values in outside)
 
 
 def _non_finite(values: pa.Array | pa.ChunkedArray) -> bool:
@@ -264,26 +325,6 @@ def _non_finite(values: pa.Array | pa.ChunkedArray) -> bool:
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         return _non_finite(values.flatten())
     return False
-
-
-def _envelope(doc: pa.Table) -> tuple[pa.StructArray, str | None] | None:
-    """The records and the cursor, chosen as :func:`etl.client.pagination.parse_page` does:
-    ``items`` then ``leads`` at the top level, then under ``data``; ``nextToken`` at the
-    top level, else under ``data``."""
-    if doc.num_rows != 1:  # several JSON documents in one body: not JSON
-        return None
-    row = doc.combine_chunks().to_batches()[0]
-    data = row.column("data")
-    lists = [row.column("items"), row.column("leads")]
-    if data.is_valid()[0].as_py():
-        lists += [data.field("items"), data.field("leads")]
-    found = next((values for values in lists if values.is_valid()[0].as_py()), None)
-    if found is None:
-        return None  # the general path raises the documented error
-    token = row.column("nextToken")[0].as_py()
-    if token is None and data.is_valid()[0].as_py():
-        token = data.field("nextToken")[0].as_py()
-    return found.flatten(), token or None
 
 
 def _typed(raw: pa.Array, plan: Plan, name: str, body: bytes) -> pa.Array | None:

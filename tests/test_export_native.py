@@ -265,6 +265,28 @@ def test_every_documented_envelope_is_read_like_the_client_reads_it(envelope, to
     assert native.ids.to_pylist() == ["a"]
 
 
+def test_the_records_key_is_remembered_and_a_change_of_shape_is_followed():
+    """Only the last page's records key is declared; records elsewhere (or a key the client
+    prefers, like items over leads) make the reader look again, never read the wrong list."""
+    columns = list(export_columns())
+    reader = _reader_after([{"id": "x"}], columns)
+    bodies = [
+        {"leads": [{"id": "a"}], "nextToken": "1"},
+        {"leads": [{"id": "b"}], "data": {"nextToken": "2"}},
+        {"items": [{"id": "c"}], "leads": [{"id": "d"}]},
+        {"data": {"items": [{"id": "e"}], "leads": [{"id": "f"}]}},
+        {"leads": [{"id": "g"}], "data": {"leads": [{"id": "h"}]}},
+    ]
+    for envelope in bodies:
+        body = orjson.dumps(envelope)
+        native = reader.read(body, columns)
+        assert native is not None
+        page = parse_bulk_page(body)
+        assert native.ids.to_pylist() == [r["id"] for r in page.items]
+        assert native.next_token == page.next_token
+    assert reader.container == ("leads",)
+
+
 @pytest.mark.parametrize(
     "body",
     [
