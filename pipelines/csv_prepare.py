@@ -70,7 +70,9 @@ class Prepared:
 
     Attributes:
         path: the file read.
-        accepted: ``_line`` (Int64), ``_identity`` and the payload columns (null = absent).
+        accepted: ``_line`` (Int64), ``_identity`` and the payload columns (null = absent):
+            every accepted row, or the first ``keep_accepted`` (see :func:`prepare_csv`).
+        accepted_rows: how many rows were accepted (kept or not).
         rejected: ``_line``, ``_reason``, ``_detail`` and the source columns as read.
         mapping: source column -> field, ``(notes)`` or ``(dropped)``.
         rows_read: records read (blank lines excluded).
@@ -85,6 +87,7 @@ class Prepared:
 
     path: Path
     accepted: pl.DataFrame
+    accepted_rows: int
     rejected: pl.DataFrame
     mapping: dict[str, str]
     rows_read: int
@@ -105,7 +108,7 @@ class Prepared:
         return {
             "file": str(self.path),
             "rows_read": self.rows_read,
-            "accepted": self.accepted.height,
+            "accepted": self.accepted_rows,
             "rejected": self.rejected_counts(),
             "rejected_total": self.rejected.height,
             "mapping": self.mapping,
@@ -115,8 +118,12 @@ class Prepared:
         }
 
 
-def prepare_csv(path: Path, options: CsvOptions) -> Prepared:
+def prepare_csv(path: Path, options: CsvOptions, *, keep_accepted: int | None = None) -> Prepared:
     """Read, map, sanitize and validate a CSV file.
+
+    ``keep_accepted``: keep only the first that many accepted rows (a dry run shows a few
+    samples; not holding a million payloads saves most of its memory and time). Counts
+    and rejects are the same either way.
 
     Raises:
         SourceInputError: (a subclass of) a missing, empty, header-only, binary or
@@ -145,13 +152,19 @@ def prepare_csv(path: Path, options: CsvOptions) -> Prepared:
     # Chunks are parsed and checked on worker threads while the file is read (polars
     # releases the GIL); duplicates are then resolved here, in file order.
     checked = source.map_chunks(lambda chunk: _check_chunk(chunk, mapping), workers=_WORKERS)
+    accepted_rows = 0
     for chunk, (leads, problems) in checked:
         good, bad = _finish_chunk(chunk, leads, problems, dedupe)
-        accepted.append(good)
+        if keep_accepted is None or not accepted:
+            accepted.append(good if keep_accepted is None else good.head(keep_accepted))
+        elif (room := keep_accepted - sum(frame.height for frame in accepted)) > 0:
+            accepted.append(good.head(room))
+        accepted_rows += good.height
         rejected.append(bad)
     prepared = Prepared(
         path=path,
         accepted=pl.concat(accepted, rechunk=False),
+        accepted_rows=accepted_rows,
         rejected=pl.concat(rejected).sort(LINE),
         mapping={**mapping.as_dict(), **dict.fromkeys(source.ignored, DROPPED)},
         rows_read=source.rows_read,
@@ -162,9 +175,9 @@ def prepare_csv(path: Path, options: CsvOptions) -> Prepared:
         shadowed=dict(mapping.shadowed),
         slow_path=source.slow_path,
     )
-    if prepared.accepted.height + prepared.rejected.height != prepared.rows_read:
+    if prepared.accepted_rows + prepared.rejected.height != prepared.rows_read:
         raise AssertionError(  # a bug: rows must never vanish
-            f"{prepared.rows_read} rows read but {prepared.accepted.height} accepted + "
+            f"{prepared.rows_read} rows read but {prepared.accepted_rows} accepted + "
             f"{prepared.rejected.height} rejected"
         )
     return prepared

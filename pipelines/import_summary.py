@@ -49,7 +49,7 @@ def build_summary(
         source={"file": str(prepared.path)},
         reading={
             "rows_read": prepared.rows_read,
-            "accepted": prepared.accepted.height,
+            "accepted": prepared.accepted_rows,
             "rejected_in_file": prepared.rejected.height,
         },
     )

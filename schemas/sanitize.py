@@ -162,7 +162,8 @@ def email_domain(s: pl.Series) -> pl.Series:
     """The part after ``@`` of valid addresses, null for free-mail providers.
 
     A valid address has one ``@`` and an ASCII domain, so the domain's length in
-    characters is its length in bytes (``find`` counts bytes, ``tail`` characters).
+    characters is its length in bytes (``find`` counts bytes, ``tail`` characters). What
+    an invalid address gives does not matter: its row is rejected ``invalid_email``.
     """
     domain = s.str.tail(s.str.len_bytes() - s.str.find("@", literal=True) - 1)
     return domain.set(domain.is_in(list(FREE_MAIL_DOMAINS)).fill_null(False), None)
@@ -175,8 +176,13 @@ def normalise_linkedin(s: pl.Series) -> pl.Series:
 
     def rewrite(v: pl.Series) -> pl.Series:
         lower = v.str.to_lowercase()
-        tail = lower.str.slice(lower.str.find("linkedin.com/in/", literal=True) + 16)
-        handle = tail.str.extract(r"^([^/?#\s]+)", 1)  # the profile regex promises one
+        # The profile regex promises ASCII before "linkedin.com/in/" (byte offset ==
+        # character offset) and a handle after it; what may follow the handle is cut:
+        # a trailing "/" cheaply, anything else (rare) by a regex on those values only.
+        handle = lower.str.slice(lower.str.find("linkedin.com/in/", literal=True) + 16)
+        handle = handle.str.strip_suffix("/")
+        rest = handle.str.contains(r"[/?#\s]").fill_null(False)
+        handle = _fix_where(handle, rest, lambda h: h.str.replace(r"(?s)[/?#\s].*", ""))
         return ("https://www.linkedin.com/in/" + handle).alias(v.name)
 
     return _fix_where(s, profile, rewrite)
@@ -194,6 +200,18 @@ def host_of(s: pl.Series) -> pl.Series:
     """Bare lowercase host of a cleaned URL or domain (``https://www.Acme.com/x`` ->
     ``acme.com``); null when the value is not a host name. Unicode hosts -> punycode."""
     s = s.str.to_lowercase()
+    # Most values are a bare host already: one match, no capture (captures cost ~4x).
+    bare = (s.str.contains(HOST_PATTERN) & ~s.str.starts_with("www")).fill_null(False)
+    host = s.set(~bare, None)
+    other = ~bare & s.is_not_null()
+    if other.any():
+        idx = other.arg_true()
+        host = host.scatter(idx, _host_in_url(s.gather(idx)))
+    return host.alias(s.name)
+
+
+def _host_in_url(s: pl.Series) -> pl.Series:
+    """:func:`host_of` of lowercase values that are not a bare host."""
     host = s.str.extract(_HOST_IN_URL, 1)
     rest = (host.is_null() & s.is_not_null()).fill_null(False)
     if rest.any():  # other schemes, user@host, unicode hosts: the slow way, only for these
@@ -201,7 +219,7 @@ def host_of(s: pl.Series) -> pl.Series:
         raw = s.gather(idx).str.replace(r"^[a-z][a-z0-9+.\-]*://", "").str.replace(r"^[^/?#]*@", "")
         raw = raw.str.extract(r"^(?:www[0-9]?\.)?([^/?#:\s]+)", 1).str.strip_suffix(".")
         host = host.scatter(idx, _punycode(raw).str.extract(_HOST_IN_URL, 1))
-    return host.alias(s.name)
+    return host
 
 
 def _punycode(v: pl.Series) -> pl.Series:

@@ -147,3 +147,19 @@ def test_prepared_rejected_counts_are_in_reason_order(messy: Path) -> None:
     assert list(prepared.rejected_counts()) == [
         "malformed_row", "invalid_email", "missing_identity", "duplicate_in_file"
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("keep", [0, 1, 150])
+def test_keeping_a_few_accepted_rows_changes_nothing_else(tmp_path: Path, keep: int) -> None:
+    """A dry run keeps only its samples: the counts, the rejects and the first accepted
+    rows are those of the full preparation, across chunks."""
+    path = tmp_path / "many.csv"
+    rows = [f"P{i},Q,p{i % 170}@acme.com" for i in range(400)]  # every 170th a duplicate
+    path.write_text("First Name,Last Name,Email\n" + "\n".join(rows) + "\nshort\n")
+    options = CsvOptions(chunk_bytes=2_000)
+    full = prepare_csv(path, options)
+    few = prepare_csv(path, options, keep_accepted=keep)
+    assert few.summary() == full.summary()
+    assert few.accepted_rows == full.accepted_rows == full.accepted.height == 170
+    assert few.accepted.equals(full.accepted.head(keep))
+    assert few.rejected.equals(full.rejected)

@@ -312,9 +312,9 @@ def dry_run_csv(
     """Prepare the file and report on it (no network); return the summary written."""
     from pipelines.csv_prepare import iter_payloads, prepare_csv, write_rejects
 
-    prepared = prepare_csv(path, options)
+    prepared = prepare_csv(path, options, keep_accepted=_SAMPLES)
     summary: dict[str, Any] = {"dry_run": True, "client": client, **prepared.summary()}
-    samples = next(iter_payloads(prepared.accepted.head(_SAMPLES), batch=_SAMPLES), [])
+    samples = next(iter_payloads(prepared.accepted, batch=_SAMPLES), [])
     for line in _report(prepared, summary, [payload for _, _, payload in samples]):
         typer.echo(line)
     if rejects is not None:
@@ -332,7 +332,7 @@ def _report(
     lines = [
         f"file: {prepared.path} (encoding {prepared.encoding}, delimiter {prepared.delimiter!r})",
         f"rows read: {prepared.rows_read:,}",
-        f"accepted: {prepared.accepted.height:,}",
+        f"accepted: {prepared.accepted_rows:,}",
         f"rejected: {prepared.rejected.height:,}",
     ]
     lines += [f"  {reason}: {count:,}" for reason, count in summary["rejected"].items()]

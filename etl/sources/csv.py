@@ -164,6 +164,7 @@ def open_csv(
         delimiter=delimiter,
         first_line=skipped + header_lines + 1,
         chunk_bytes=chunk_bytes,
+        size_hint=max(path.stat().st_size - len(head) + len(rest), 0),
     )
     return CsvSource(
         path=path,
@@ -245,6 +246,7 @@ def _read_head(blocks: Iterator[bytes]) -> tuple[bytes, bytes]:
         size += len(block)
         if size >= _SAMPLE_BYTES:
             data = b"".join(parts)
-            cut = data.rfind(b"\n") + 1
+            # The first line end after 64 KB (not the whole first block), else the last.
+            cut = data.find(b"\n", _SAMPLE_BYTES - 1) + 1 or data.rfind(b"\n") + 1
             if cut:
                 return data[:cut], data[cut:]

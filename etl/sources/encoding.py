@@ -151,14 +151,15 @@ class Utf8Stream:
                 elif passthrough:
                     data = held + raw
                     cut = len(data) if final else data.rfind(b"\n") + 1  # whole characters
-                    if _is_utf8(data[:cut]):
-                        self._seen_utf8 = self._seen_utf8 or not data[:cut].isascii()
+                    whole = data[:cut]
+                    if _is_utf8(whole):
+                        self._seen_utf8 = self._seen_utf8 or not whole.isascii()
                         if cut:
-                            yield data[:cut]
+                            yield whole
                         held = data[cut:]
                     else:
                         try:
-                            data[:cut].decode("utf-8")
+                            whole.decode("utf-8")
                         except UnicodeDecodeError as exc:
                             if self._forced:
                                 raise self._undecodable(offset - len(held) + exc.start) from None

@@ -7,9 +7,9 @@ Two paths give the same records:
   ``"`` before it (a record end); worker threads then parse the pieces: polars splits a
   piece into physical lines (a line ends a record when the quote count so far is even)
   and parses it with ``truncate_ragged_lines``, and must find one row per record. A
-  record's field count comes from byte lengths (no quotes: raw length minus the values'
-  lengths, plus one) or from delimiters (with quotes: delimiters in the raw text minus
-  those inside the parsed values, plus one). Ragged records become malformed rows.
+  record's field count comes from byte counts: raw length minus the values' lengths,
+  minus the quotes that are syntax (quotes in the raw text minus quotes in the values),
+  plus one. Ragged records become malformed rows.
 * **Slow path** (:mod:`etl.sources.csv_module`): from the first piece polars refuses (an
   odd number of stray quotes such as ``O"Brien``, text after a closing quote ``"a"b``),
   whose row count disagrees with the record count, with a bare CR line end, or with a
@@ -56,7 +56,8 @@ class _Slow(Exception):
 
 @dataclass(frozen=True)
 class _Piece:
-    """Whole records of the stream, cut by the main thread, parsed by a worker."""
+    """The header line, then whole records of the stream: cut by the main thread, parsed
+    by a worker."""
 
     data: bytes
     line0: int  # physical lines before it
@@ -76,6 +77,7 @@ class RecordReader:
         delimiter: str,
         first_line: int,
         chunk_bytes: int = 32 << 20,
+        size_hint: int | None = None,
     ) -> None:
         """Prepare to read.
 
@@ -87,6 +89,8 @@ class RecordReader:
             delimiter: one ASCII character.
             first_line: physical line number of the first byte of ``blocks``.
             chunk_bytes: target size of a chunk; a record larger than this grows the chunk.
+            size_hint: about how many bytes ``blocks`` hold, if known: toward the end,
+                chunks get smaller so that the workers finish together.
         """
         self._blocks = iter(blocks)
         self.columns = list(columns)
@@ -94,13 +98,11 @@ class RecordReader:
         self.delimiter = delimiter
         self._first_line = first_line
         self._chunk_bytes = chunk_bytes
+        self._size_hint = size_hint
         self._carry = b""  # read from the stream, not yet in a piece
         self.rows_read = 0
         self.slow_path = False
         self._header = delimiter.join(f"c{i}" for i in range(len(columns))).encode() + b"\n"
-        delim = f"\\x{{{ord(delimiter):x}}}"
-        field = f'(?:[^"{delim}]*|"[^"]*")'  # unquoted without quotes, or quoted without ""
-        self._simple_record = f"^(?:{field}{delim})*{field}$"
 
     def __iter__(self) -> Iterator[RawChunk]:
         """Yield chunks in file order (all work on this thread); ``rows_read`` is then final."""
@@ -116,7 +118,7 @@ class RecordReader:
         (polars releases the GIL) while this thread reads on; at most ``workers + 1``
         pieces are in flight, which bounds memory.
         """
-        pieces = self._pieces()
+        pieces = self._pieces(workers)
         if workers <= 0:
             for piece in pieces:
                 try:
@@ -128,16 +130,13 @@ class RecordReader:
             return
         with ThreadPoolExecutor(workers, thread_name_prefix="csv-read") as pool:
             flight: deque[tuple[_Piece, Future[tuple[RawChunk, T]]]] = deque()
-            exhausted = False
-            while flight or not exhausted:
-                while not exhausted and len(flight) <= workers:
-                    following = next(pieces, None)
-                    if following is None:
-                        exhausted = True
-                    else:
-                        flight.append((following, pool.submit(self._parse_then, following, fn)))
-                if not flight:
-                    break
+
+            def top_up() -> None:
+                while len(flight) <= workers and (following := next(pieces, None)):
+                    flight.append((following, pool.submit(self._parse_then, following, fn)))
+
+            top_up()
+            while flight:
                 piece, future = flight.popleft()
                 try:
                     chunk, result = future.result()
@@ -146,6 +145,7 @@ class RecordReader:
                         later.cancel()  # their pieces are re-read below
                     yield from self._fallback([piece, *(p for p, _ in flight)], fn)
                     return
+                top_up()  # before the caller works on this chunk, so no worker waits on it
                 yield self._counted(chunk), result
 
     def _counted(self, chunk: RawChunk) -> RawChunk:
@@ -157,7 +157,8 @@ class RecordReader:
     ) -> Iterator[tuple[RawChunk, T]]:
         """Read these pieces and the rest of the stream with the csv module."""
         self.slow_path = True
-        data = [p.data for p in pieces] + [self._carry]
+        header = len(self._header)
+        data = [p.data[header:] for p in pieces] + [self._carry]
         records = read_records(
             itertools.chain(data, self._blocks),
             columns=self.columns,
@@ -169,6 +170,8 @@ class RecordReader:
             yield self._counted(kept), fn(kept)
 
     def _kept(self, chunk: RawChunk) -> RawChunk:
+        if self._keep == self.columns:
+            return chunk  # (a select would also rechunk every column)
         return RawChunk(
             chunk.rows.select(LINE, *self._keep),
             chunk.malformed.select(LINE, DETAIL, *self._keep),
@@ -180,9 +183,13 @@ class RecordReader:
 
     # -- cutting (main thread) -------------------------------------------------------------
 
-    def _pieces(self) -> Iterator[_Piece]:
+    def _pieces(self, workers: int) -> Iterator[_Piece]:
+        """Cut the stream at record ends; each piece's bytes start with the header line
+        that polars reads column names from (one copy of the data: no concatenation in
+        the workers, which would hold the GIL)."""
         line0 = self._first_line - 1
-        target = self._chunk_bytes
+        read = 0  # bytes taken from the blocks
+        target = self._target(read, workers)
         eof = False
         while True:
             parts, size = [self._carry], len(self._carry)
@@ -193,25 +200,38 @@ class RecordReader:
                 else:
                     parts.append(block)
                     size += len(block)
-            data = b"".join(parts)
-            del parts
-            if not data:
+                    read += len(block)
+            if not size:
                 return
-            cut = len(data) if eof else _record_end(data)
-            if not cut and len(data) <= 3 * self._chunk_bytes:
-                self._carry, target = data, len(data) + self._chunk_bytes  # read more
+            cut = size if eof else _record_end(parts)
+            if not cut and size <= 3 * self._chunk_bytes:
+                self._carry, target = b"".join(parts), size + self._chunk_bytes  # read more
                 continue
             if not cut:
                 self._carry = b""
-                yield _Piece(data, line0, eof, oversized=True)
+                yield _Piece(b"".join([self._header, *parts]), line0, eof, oversized=True)
                 return
-            piece = _Piece(data[:cut], line0, eof and cut == len(data))
-            self._carry = data[cut:]
-            line0 += piece.data.count(b"\n")
-            target = self._chunk_bytes
+            last = parts.pop()
+            keep = len(last) - (size - cut)  # the last part's bytes that go in this piece
+            data = b"".join([self._header, *parts, memoryview(last)[:keep]])
+            piece = _Piece(data, line0, eof and cut == size)
+            self._carry = last[keep:]
+            del parts, last
+            line0 += data.count(b"\n") - 1
+            target = self._target(read - len(self._carry), workers)
             yield piece
             if piece.eof:
                 return
+
+    def _target(self, done: int, workers: int) -> int:
+        """Size of the next piece, ``done`` bytes into the stream: ``chunk_bytes`` until
+        the last ``2 * workers`` chunks, then ``1 / (2 * workers)`` of what is left (down
+        to an eighth of a chunk), so the workers finish about together instead of one of
+        them parsing a whole last chunk alone."""
+        if self._size_hint is None or workers <= 1:
+            return self._chunk_bytes
+        left = max(self._size_hint - done, 0)
+        return max(self._chunk_bytes // 8, min(self._chunk_bytes, left // (2 * workers)))
 
     # -- parsing (worker threads) -----------------------------------------------------------
 
@@ -219,7 +239,7 @@ class RecordReader:
         """The records of one piece; raise :class:`_Slow` if polars cannot be trusted."""
         if piece.oversized:
             raise _Slow
-        lines = pl.read_lines(piece.data).to_series()
+        lines = pl.read_lines(piece.data).to_series().slice(1)  # without the header
         if lines.str.contains("\r", literal=True).any():
             raise _Slow  # a bare CR ends lines for the csv module, not for polars
         quotes = lines.str.count_matches('"', literal=True)
@@ -231,19 +251,22 @@ class RecordReader:
             raise _Slow  # the cut promised whole records
         # The file ends inside quotes: an unterminated field, or stray quotes.
         used = _bytes_without_lines(piece.data, lines.len() - done)
-        chunks = [self._frame(piece.data[:used], lines, ends, quotes, piece.line0)] if used else []
+        chunks = []
+        if used > len(self._header):
+            chunks.append(self._frame(piece.data[:used], lines, ends, quotes, piece.line0))
         chunks.append(self._tail(piece.data[used:], piece.line0 + done))
         return concat_chunks(chunks, self.columns)
 
     def _frame(
-        self, body: bytes, lines: pl.Series, ends: pl.Series, quotes: pl.Series, line0: int
+        self, text: bytes, lines: pl.Series, ends: pl.Series, quotes: pl.Series, line0: int
     ) -> RawChunk:
-        """Parse ``body`` (whole records) with polars and split well-formed from ragged."""
+        """Parse ``text`` (the header line, then whole records) with polars and split
+        well-formed from ragged."""
         starts = pl.concat([pl.Series([0], dtype=ends.dtype), ends.head(-1) + 1])
         blank = (starts == ends) & (lines.str.len_bytes().gather(starts) == 0)
         try:
             parsed = pl.read_csv(
-                self._header + body,
+                text,
                 separator=self.delimiter,
                 quote_char='"',
                 infer_schema=False,
@@ -255,15 +278,20 @@ class RecordReader:
         if parsed.height != ends.len():
             raise _Slow
         parsed.columns = self.columns
-        fields = self._field_counts(parsed, lines, starts, ends, quotes)
+        crlf = b"\r" in text
+        fields = self._field_counts(parsed, lines, starts, ends, quotes, crlf=crlf)
         line = (starts.cast(pl.Int64) + (line0 + 1)).alias(LINE)
         width = len(self.columns)
         ok = (fields == width) & ~blank
         if ok.all():  # the common case: nothing to filter
             return RawChunk(parsed.insert_column(0, line), empty_chunk(self.columns).malformed)
         bad = ~ok & ~blank
+        # With CRLF line ends, ``lines`` lost the CRs that values keep: cut the raw text
+        # (only the surplus of a too-long record is quoted in its detail).
+        surplus = crlf and bool((fields.filter(bad) > width).any())
+        raw_lines = text.split(b"\n")[1:] if surplus else None
         details = [
-            self._ragged_detail(int(found), lines, int(start), int(end))
+            self._ragged_detail(int(found), lines, raw_lines, int(start), int(end))
             for found, start, end in zip(
                 fields.filter(bad), starts.filter(bad), ends.filter(bad), strict=True
             )
@@ -280,61 +308,50 @@ class RecordReader:
         starts: pl.Series,
         ends: pl.Series,
         quotes: pl.Series,
+        *,
+        crlf: bool,
     ) -> pl.Series:
-        """Fields per record. Without quotes (one line, no escapes): raw length minus the
-        values' lengths, plus one; likewise for one-line records whose quotes only wrap
-        whole fields, once their quotes are taken off. Other quoted records: delimiters
-        outside quoted sections, plus one. A too-long record loses its surplus to
-        truncation, which only makes its count larger, so it is still seen as ragged."""
+        """Fields per record, from byte counts alone.
+
+        A record's raw bytes are its values' bytes, its delimiters and its syntactic
+        quotes (those in the raw text but not in a value: a ``""`` escape leaves one), so
+        ``fields = raw bytes - value bytes - raw quotes + quotes in values + 1``; quotes
+        in values are counted only for records with quotes. With ``crlf`` (the text has
+        CRs; a bare one sends the file to the slow path, so these end lines) a line break
+        inside a quoted value may take two bytes where the lines count one: the CRs in the
+        values of those records make up the difference. A too-long record loses its
+        surplus to truncation, which only makes its count larger (a dropped field adds
+        its unquoted length), so it is still seen as ragged."""
         complete = int(ends[-1]) + 1  # lines after the last end belong to an open tail
         lines, quotes = lines.head(complete), quotes.head(complete)
+        # Raw bytes of a record: its lines and the line breaks between them.
+        raw = _per_record(lines.str.len_bytes().cast(pl.Int64) + 1, starts, ends) - 1
         value_bytes = parsed.select(pl.sum_horizontal(pl.all().str.len_bytes())).to_series()
-        fields = lines.str.len_bytes().cast(pl.Int64).gather(starts) - value_bytes + 1
-        cum_q = quotes.cum_sum().cast(pl.Int64)
-        quoted = (cum_q.gather(ends) - cum_q.gather(starts) + quotes.gather(starts)) > 0
+        fields = raw - value_bytes + 1
+        raw_quotes = _per_record(quotes.cast(pl.Int64), starts, ends)
+        quoted = raw_quotes > 0
         if not quoted.any():
             return fields
         idx = quoted.arg_true()
-        # A one-line record whose quotes only wrap whole fields ("a, b",c: no "" escape,
-        # no quote inside a value) has no quote in its values: raw length without the
-        # quotes minus the values' lengths, plus one. Checking that is one regex scan.
-        one = idx.filter(starts.gather(idx) == ends.gather(idx))
-        one_starts = starts.gather(one)
-        simple = lines.gather(one_starts).str.contains(self._simple_record)
         fields = fields.scatter(
-            one.filter(simple), (fields.gather(one) - quotes.gather(one_starts)).filter(simple)
+            idx, fields.gather(idx) - raw_quotes.gather(idx) + _count_in(parsed, idx, '"')
         )
-        # The others (quoted line breaks, "" escapes, stray quotes): delimiters outside
-        # quoted sections, plus one.
-        quoted = quoted.scatter(one.filter(simple), False)
-        idx = quoted.arg_true()
-        if not idx.len():
-            return fields
-        # Lines of quoted records: a record's lines run from its start to its end.
-        record_of_line = (quotes.cum_sum() % 2 == 0).cast(pl.Int64).cum_sum().shift(1, fill_value=0)
-        in_quoted = quoted.gather(record_of_line)
-        delims = pl.repeat(0, lines.len(), dtype=pl.Int64, eager=True)
-        line_idx = in_quoted.arg_true()
-        delims = delims.scatter(
-            line_idx, lines.gather(line_idx).str.count_matches(self.delimiter, literal=True)
-        )
-        cum_d = delims.cum_sum()
-        raw = cum_d.gather(ends) - cum_d.gather(starts) + delims.gather(starts)
-        # Gathering many string columns costs more than counting in all rows.
-        few = 4 * idx.len() < quoted.len()
-        inner = (
-            (parsed[idx] if few else parsed)
-            .select(pl.sum_horizontal(pl.all().str.count_matches(self.delimiter, literal=True)))
-            .to_series()
-        )
-        inner = inner.cast(pl.Int64) if few else inner.cast(pl.Int64).gather(idx)
-        return fields.scatter(idx, raw.gather(idx) - inner + 1)
+        if crlf:  # only a record on several lines can have a line break in a value
+            idx = (starts != ends).arg_true()
+            if idx.len():
+                fields = fields.scatter(idx, fields.gather(idx) + _count_in(parsed, idx, "\r"))
+        return fields
 
-    def _ragged_detail(self, found: int, lines: pl.Series, start: int, end: int) -> str:
+    def _ragged_detail(
+        self, found: int, lines: pl.Series, raw_lines: list[bytes] | None, start: int, end: int
+    ) -> str:
         width = len(self.columns)
         if found < width:
             return f"expected {width} fields, found {found}"
-        text = "\n".join(lines.slice(start, end - start + 1).to_list())
+        if raw_lines is None:
+            text = "\n".join(lines.slice(start, end - start + 1).to_list())
+        else:
+            text = b"\n".join(raw_lines[start : end + 1]).decode("utf-8")
         return ragged_detail(first_record(text, self.delimiter), width)
 
     def _tail(self, body: bytes, line0: int) -> RawChunk:
@@ -365,20 +382,41 @@ def _nothing(chunk: RawChunk) -> None:
     del chunk
 
 
-def _record_end(data: bytes) -> int:
-    """Length of the longest prefix of ``data`` ending with a newline after an even number
-    of quotes (a record end if the quoting is clean); 0 if there is none."""
+def _record_end(parts: list[bytes]) -> int:
+    """Length of the longest prefix of ``parts`` (joined) ending with a newline after an
+    even number of quotes (a record end if the quoting is clean), looked for in the last
+    part; 0 if there is none there."""
+    data = parts[-1]
+    before = sum(len(p) for p in parts[:-1])
     end = data.rfind(b"\n")
     if end < 0:
         return 0
-    quotes = data.count(b'"', 0, end + 1)
+    quotes = sum(p.count(b'"') for p in parts[:-1]) + data.count(b'"', 0, end + 1)
     while quotes % 2:
-        before = data.rfind(b"\n", 0, end)
-        if before < 0:
+        previous = data.rfind(b"\n", 0, end)
+        if previous < 0:
             return 0
-        quotes -= data.count(b'"', before + 1, end + 1)
-        end = before
-    return end + 1
+        quotes -= data.count(b'"', previous + 1, end + 1)
+        end = previous
+    return before + end + 1
+
+
+def _count_in(parsed: pl.DataFrame, idx: pl.Series, char: str) -> pl.Series:
+    """How many ``char`` the values of rows ``idx`` hold in all (Int64, one per index)."""
+    few = 4 * idx.len() < parsed.height  # gathering many columns costs more than counting
+    counts = (
+        (parsed[idx] if few else parsed)
+        .select(pl.sum_horizontal(pl.all().str.count_matches(char, literal=True)))
+        .to_series()
+        .cast(pl.Int64)
+    )
+    return counts if few else counts.gather(idx)
+
+
+def _per_record(per_line: pl.Series, starts: pl.Series, ends: pl.Series) -> pl.Series:
+    """Sum ``per_line`` (Int64) over each record's lines, ``starts[i]..ends[i]``."""
+    total = pl.concat([pl.Series([0], dtype=pl.Int64), per_line.cum_sum()])
+    return total.gather(ends + 1) - total.gather(starts)
 
 
 def _bytes_without_lines(piece: bytes, tail_lines: int) -> int:
