@@ -51,19 +51,28 @@ _REMOVED = rf"{INVISIBLE}|[\p{{Cc}}&&[^\s]]"
 # Inside a value, what the rewrite changes: invisible characters, controls, odd spacing.
 _LINE_INNER = rf"{INVISIBLE}|[^\S ]|\s{{2,}}|\p{{Cc}}"
 _TEXT_INNER = rf"{INVISIBLE}|\r|[^\S \n]| \n|\n{{3}}|[\p{{Cc}}&&[^\n]]"
-# Values the cleaning changes at all: the above, or whitespace at an end.
-_LINE_DIRT = rf"^\s|\s$|{_LINE_INNER}"
-_TEXT_DIRT = rf"^\s|\s$|{_TEXT_INNER}"
+# Values the cleaning changes at all: the above, whitespace at an end, or nothing at all
+# (a quoted "" is an empty string, not a null, and becomes null).
+_LINE_DIRT = rf"^$|^\s|\s$|{_LINE_INNER}"
+_TEXT_DIRT = rf"^$|^\s|\s$|{_TEXT_INNER}"
 
 
 _SAMPLE_ROWS = 1_000  # values sampled to decide whether a column is mostly dirty
 
 
-def _fix_where(s: pl.Series, mask: pl.Series, fix: Callable[[pl.Series], pl.Series]) -> pl.Series:
-    """Apply ``fix`` to the values where ``mask`` is true (all at once when most are)."""
-    hits = int(mask.sum())
+def _fix_where(
+    s: pl.Series,
+    mask: pl.Series,
+    fix: Callable[[pl.Series], pl.Series],
+    hits: int | None = None,
+) -> pl.Series:
+    """Apply ``fix`` to the values where ``mask`` (with ``hits`` trues, if known) is
+    true (all at once when most are)."""
+    hits = int(mask.sum()) if hits is None else hits
     if not hits:
         return s
+    if hits == s.len():
+        return fix(s).alias(s.name)
     if hits * 3 > s.len():  # gather + scatter costs more than fixing every value
         return fix(s).zip_with(mask, s).alias(s.name)
     idx = mask.arg_true()
@@ -103,7 +112,7 @@ def _collapse_text(v: pl.Series) -> pl.Series:
 
 def clean_columns(frame: pl.DataFrame, lines: Sequence[str], texts: Sequence[str]) -> pl.DataFrame:
     """Clean columns of raw strings: one parallel scan finds the values that need a
-    rewrite (trim included), only those are rewritten; then empty -> null.
+    rewrite (trim included, and empty -> null), only those are rewritten.
 
     ``lines``: one-line text: invisible characters go, a run of whitespace or controls
     becomes one space. ``texts``: multi-line text: line ends become ``\n``, tabs and odd
@@ -125,14 +134,21 @@ def clean_columns(frame: pl.DataFrame, lines: Sequence[str], texts: Sequence[str
     masks = frame.select(
         pl.col(c).str.contains(dirt).fill_null(False) for c, dirt, _ in rules if c not in dirty
     )
-    return pl.DataFrame(
-        [
-            null_if_empty(
-                rewrite(frame[c]) if c in dirty else _fix_where(frame[c], masks[c], rewrite)
-            )
-            for c, _, rewrite in rules
-        ]
-    )
+    hits = masks.sum().row(0, named=True) if masks.width else {}
+    cleaned = []
+    for c, _, rewrite in rules:
+        fix = _then_null_if_empty(rewrite)
+        if c in dirty:
+            cleaned.append(fix(frame[c]))
+        else:
+            cleaned.append(_fix_where(frame[c], masks[c], fix, hits[c]))
+    return pl.DataFrame(cleaned)
+
+
+def _then_null_if_empty(
+    rewrite: Callable[[pl.Series], pl.Series],
+) -> Callable[[pl.Series], pl.Series]:
+    return lambda v: null_if_empty(rewrite(v))
 
 
 def clean_line(s: pl.Series) -> pl.Series:
