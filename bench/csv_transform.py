@@ -9,6 +9,8 @@ each in a fresh subprocess:
   sample payloads (counts, reasons and rejects are complete) + ``summary()``;
 * ``import``: the same with every accepted payload kept in memory, as an import stages them
   (shown for reference; the target is on the dry-run path);
+* ``read``: reading alone (cutting, parsing, ragged rows; no mapping or checks), the
+  floor under both polars paths;
 * ``baseline``: ``csv.DictReader`` applying the same rules one row at a time in Python.
 
 Prints rows/s, wall time, CPU time and peak RSS of each child, and the speed ratio.
@@ -119,6 +121,14 @@ def child(kind: str, path: Path) -> None:
 
         keep = 3 if kind == "polars" else None  # the dry run keeps its 3 samples
         summary = prepare_csv(path, CsvOptions(), keep_accepted=keep).summary()
+    elif kind == "read":
+        from etl.sources.csv import open_csv
+        from pipelines.csv_prepare import CsvOptions
+
+        source = open_csv(path, chunk_bytes=CsvOptions().chunk_bytes)
+        kept = sum(chunk.rows.height for chunk, _ in source.map_chunks(_nothing))
+        summary = {"rows_read": source.rows_read, "accepted": kept}
+        summary["rejected"] = {"malformed_row": source.rows_read - kept}
     else:
         summary = baseline(path)
     figures = {
@@ -130,6 +140,10 @@ def child(kind: str, path: Path) -> None:
         "rejected": sum(summary["rejected"].values()),  # type: ignore[union-attr]
     }
     print(json.dumps(figures))
+
+
+def _nothing(chunk: object) -> None:
+    del chunk
 
 
 # -- the baseline: the same rules, one row at a time ------------------------------------
@@ -277,7 +291,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, help="write the CSV here and keep it")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["polars", "import", "baseline"], help="run one side")
+    parser.add_argument(
+        "--only", choices=["polars", "import", "read", "baseline"], help="run one side"
+    )
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
@@ -292,16 +308,17 @@ def main() -> None:
             f"generated {args.rows:,} rows, {size:.0f} MB in {time.perf_counter() - started:.1f} s"
         )
         results = {}
-        for kind in ("polars", "import", "baseline"):
+        for kind in ("polars", "import", "read", "baseline"):
             if args.only and kind != args.only:
                 continue
             fig = run_child(kind, path)
             results[kind] = fig
             rate = fig["rows_read"] / fig["wall_s"]
+            ok, bad = ("well-formed", "malformed") if kind == "read" else ("accepted", "rejected")
             print(
                 f"{kind:>8}: {fig['wall_s']:6.2f} s wall, {fig['cpu_s']:6.2f} s CPU, "
                 f"{rate:>10,.0f} rows/s, peak RSS {fig['peak_rss_mb']:,.0f} MB, "
-                f"accepted {fig['accepted']:,}, rejected {fig['rejected']:,}"
+                f"{ok} {fig['accepted']:,}, {bad} {fig['rejected']:,}"
             )
         if "baseline" in results:
             base = results["baseline"]
