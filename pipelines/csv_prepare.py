@@ -122,8 +122,8 @@ def prepare_csv(path: Path, options: CsvOptions, *, keep_accepted: int | None = 
     """Read, map, sanitize and validate a CSV file.
 
     ``keep_accepted``: keep only the first that many accepted rows (a dry run shows a few
-    samples; not holding a million payloads saves most of its memory and time). Counts
-    and rejects are the same either way.
+    samples and need not hold every payload in memory). Counts and rejects are the same
+    either way.
 
     Raises:
         SourceInputError: (a subclass of) a missing, empty, header-only, binary or
