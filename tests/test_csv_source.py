@@ -28,6 +28,19 @@ def read_all(source: CsvSource) -> RawChunk:
     return RawChunk(pl.concat([c.rows for c in chunks]), pl.concat([c.malformed for c in chunks]))
 
 
+def assert_same_records_on_both_paths(body: bytes, columns: list[str]) -> RawChunk:
+    """The polars fast path and the csv-module path read ``body`` into the same records;
+    return the fast path's (rows and malformed, all chunks)."""
+    fast = list(RecordReader([body], columns=columns, delimiter=",", first_line=2))
+    slow = list(read_records(iter([body]), columns=columns, delimiter=",", line0=1))
+    for name in ("rows", "malformed"):
+        a = pl.concat([getattr(c, name) for c in fast])
+        b = pl.concat([getattr(c, name) for c in slow])
+        # the fast path reads a quoted "" as an empty string, the csv module as null
+        assert a.with_columns(pl.col(pl.String).replace("", None)).equals(b), name
+    return RawChunk(pl.concat([c.rows for c in fast]), pl.concat([c.malformed for c in fast]))
+
+
 def write(tmp_path: Path, content: str | bytes, name: str = "in.csv") -> Path:
     path = tmp_path / name
     path.write_bytes(content.encode() if isinstance(content, str) else content)
@@ -88,15 +101,7 @@ def test_fast_path_and_csv_module_path_read_the_same_records() -> None:
         b"6,few\n"
         b'7,"multi\n\nline, with blank",end\n'
     )
-    columns = ["id", "text", "other"]
-
-    fast = list(RecordReader([body], columns=columns, delimiter=",", first_line=2))
-    slow = list(read_records(iter([body]), columns=columns, delimiter=",", line0=1))
-    for name in ("rows", "malformed"):
-        a = pl.concat([getattr(c, name) for c in fast])
-        b = pl.concat([getattr(c, name) for c in slow])
-        # the fast path reads a quoted "" as an empty string, the csv module as null
-        assert a.with_columns(pl.col(pl.String).replace("", None)).equals(b), name
+    assert_same_records_on_both_paths(body, ["id", "text", "other"])
 
 
 def test_forced_encoding_that_does_not_fit_is_an_error(tmp_path: Path) -> None:
@@ -209,15 +214,8 @@ def test_quoted_records_are_counted_like_the_csv_module() -> None:
         b'9,"q\n,w",e,f\n'
         b'10,",",","\n'
     )
-    columns = ["id", "text", "other"]
-    fast = list(RecordReader([body], columns=columns, delimiter=",", first_line=2))
-    slow = list(read_records(iter([body]), columns=columns, delimiter=",", line0=1))
-    for name in ("rows", "malformed"):
-        a = pl.concat([getattr(c, name) for c in fast])
-        b = pl.concat([getattr(c, name) for c in slow])
-        assert a.with_columns(pl.col(pl.String).replace("", None)).equals(b), name
-    malformed = pl.concat([c.malformed for c in fast])
-    assert malformed["id"].to_list() == ["7", "8", "9"]
+    fast = assert_same_records_on_both_paths(body, ["id", "text", "other"])
+    assert fast.malformed["id"].to_list() == ["7", "8", "9"]
 
 
 FIELD = st.sampled_from(
@@ -238,11 +236,4 @@ def test_fast_path_counts_fields_like_the_csv_module(
     well-formed and ragged records as the csv module (the definition it reproduces)."""
     text = io.StringIO()
     csv.writer(text, lineterminator=terminator, quoting=quoting).writerows(rows)
-    body = text.getvalue().encode()
-    columns = ["a", "b", "c"]
-    fast = list(RecordReader([body], columns=columns, delimiter=",", first_line=2))
-    slow = list(read_records(iter([body]), columns=columns, delimiter=",", line0=1))
-    for name in ("rows", "malformed"):
-        a = pl.concat([getattr(c, name) for c in fast])
-        b = pl.concat([getattr(c, name) for c in slow])
-        assert a.with_columns(pl.col(pl.String).replace("", None)).equals(b), name
+    assert_same_records_on_both_paths(text.getvalue().encode(), ["a", "b", "c"])
