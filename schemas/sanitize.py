@@ -79,6 +79,17 @@ def _fix_where(
     return s.scatter(idx, fix(s.gather(idx)))
 
 
+def per_distinct(s: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``fn(s)`` for a value-by-value ``fn`` that keeps nulls null, computed once per
+    distinct value when values repeat (four times each or more on average: company
+    domains, job titles, first names), else directly."""
+    distinct = s.drop_nulls().unique()
+    if 4 * distinct.len() > s.len():
+        return fn(s)
+    done = fn(distinct)
+    return s.replace_strict(distinct, done, default=None, return_dtype=done.dtype).alias(s.name)
+
+
 def null_if_empty(s: pl.Series) -> pl.Series:
     """``""`` -> null."""
     return s.set(s.str.len_bytes() == 0, None)
@@ -139,7 +150,7 @@ def clean_columns(frame: pl.DataFrame, lines: Sequence[str], texts: Sequence[str
     for c, _, rewrite in rules:
         fix = _then_null_if_empty(rewrite)
         if c in dirty:
-            cleaned.append(fix(frame[c]))
+            cleaned.append(per_distinct(frame[c], fix))
         else:
             cleaned.append(_fix_where(frame[c], masks[c], fix, hits[c]))
     return pl.DataFrame(cleaned)
@@ -215,6 +226,10 @@ def linkedin_handle(s: pl.Series) -> pl.Series:
 def host_of(s: pl.Series) -> pl.Series:
     """Bare lowercase host of a cleaned URL or domain (``https://www.Acme.com/x`` ->
     ``acme.com``); null when the value is not a host name. Unicode hosts -> punycode."""
+    return per_distinct(s, _host_of)
+
+
+def _host_of(s: pl.Series) -> pl.Series:
     s = s.str.to_lowercase()
     # Most values are a bare host already: one match, no capture (captures cost ~4x).
     bare = (s.str.contains(HOST_PATTERN) & ~s.str.starts_with("www")).fill_null(False)

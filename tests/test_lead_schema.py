@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etl.sandbox.fields import CLIENT_FIELDS
 from schemas.errors import LeadContractError
@@ -18,7 +20,7 @@ from schemas.lead import (
     sanitize_leads,
     validate_leads,
 )
-from schemas.sanitize import punct_only
+from schemas.sanitize import clean_line, host_of, per_distinct, punct_only
 
 
 def clean(rows: list[dict[str, str | None]], extras: list[str] = ()) -> pl.DataFrame:  # type: ignore[assignment]
@@ -343,3 +345,23 @@ def test_internationalised_local_parts_are_valid_emails() -> None:
     """RFC 6531: letters beyond ASCII in the local part are valid (the API accepts them)."""
     assert one({"email": "Zoë.Müller@Acme.de"})["email"] == "zoë.müller@acme.de"
     assert one({"email": "françois@hooli.xyz"})["_identity"] == "email:françois@hooli.xyz"
+
+
+REPEATED = st.lists(
+    st.sampled_from(
+        [None, "", "  Acme ", "https://www.Acme.com/x", "acme.com", "b\u00fccher.de", "n/a",
+         "Head of\tGrowth", "van  Dijk", "\u200bZo\u00eb"]
+    ),
+    min_size=0,
+    max_size=60,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(REPEATED)
+def test_per_distinct_gives_what_the_rule_gives_value_by_value(values: list[str | None]) -> None:
+    """Computing a rule once per distinct value (when values repeat) changes no value."""
+    s = pl.Series("v", values, dtype=pl.String)
+    for rule in (host_of, clean_line):
+        assert per_distinct(s, rule).to_list() == rule(s).to_list()
+        assert per_distinct(s, rule).name == "v"
