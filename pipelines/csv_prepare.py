@@ -152,14 +152,13 @@ def prepare_csv(path: Path, options: CsvOptions, *, keep_accepted: int | None = 
     # Chunks are parsed and checked on worker threads while the file is read (polars
     # releases the GIL); duplicates are then resolved here, in file order.
     checked = source.map_chunks(lambda chunk: _check_chunk(chunk, mapping), workers=_WORKERS)
-    accepted_rows = 0
+    accepted_rows = kept_rows = 0
     for chunk, (leads, problems) in checked:
-        good, bad = _finish_chunk(chunk, leads, problems, dedupe)
-        if keep_accepted is None or not accepted:
-            accepted.append(good if keep_accepted is None else good.head(keep_accepted))
-        elif (room := keep_accepted - sum(frame.height for frame in accepted)) > 0:
-            accepted.append(good.head(room))
-        accepted_rows += good.height
+        wanted = None if keep_accepted is None else max(keep_accepted - kept_rows, 0)
+        good, count, bad = _finish_chunk(chunk, leads, problems, dedupe, wanted)
+        accepted.append(good)
+        kept_rows += good.height
+        accepted_rows += count
         rejected.append(bad)
     prepared = Prepared(
         path=path,
@@ -256,10 +255,15 @@ def _check_chunk(chunk: RawChunk, mapping: ColumnMapping) -> tuple[pl.DataFrame,
 
 
 def _finish_chunk(
-    chunk: RawChunk, leads: pl.DataFrame, problems: pl.DataFrame, dedupe: _Dedupe
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Drop contract failures and duplicates of earlier rows (one copy of the payload
-    columns); collect rejects with their source columns."""
+    chunk: RawChunk,
+    leads: pl.DataFrame,
+    problems: pl.DataFrame,
+    dedupe: _Dedupe,
+    wanted: int | None,
+) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """Drop contract failures and duplicates of earlier rows: (the first ``wanted``
+    accepted rows, or all of them, in one copy of the payload columns; how many rows
+    were accepted; the rejects with their source columns)."""
     keys = leads.select(LINE, IDENTITY)
     failing = None
     if problems.height:
@@ -269,7 +273,11 @@ def _finish_chunk(
     if dups.height:
         is_dup = leads[LINE].is_in(dups[LINE].implode())
         failing = is_dup if failing is None else failing | is_dup
-    kept = leads if failing is None else leads.filter(~failing)
+    count = leads.height - (0 if failing is None else int(failing.sum()))
+    if wanted is None:
+        kept = leads if failing is None else leads.filter(~failing)
+    else:  # a few samples: no copy of the whole chunk
+        kept = leads.head(wanted) if failing is None else leads[(~failing).arg_true()[:wanted]]
     reasons = pl.concat([problems.drop("index"), dups])
     columns = list(chunk.rows.columns[1:])
     bad = pl.concat(
@@ -278,7 +286,7 @@ def _finish_chunk(
             chunk.rows.join(reasons, on=LINE).select(LINE, REASON, DETAIL, *columns),
         ]
     )
-    return kept, bad
+    return kept, count, bad
 
 
 def _fingerprint(digest: str, options: CsvOptions, mapping_digest: str | None) -> str:

@@ -148,18 +148,21 @@ def clean_columns(frame: pl.DataFrame, lines: Sequence[str], texts: Sequence[str
     hits = masks.sum().row(0, named=True) if masks.width else {}
     cleaned = []
     for c, _, rewrite in rules:
-        fix = _then_null_if_empty(rewrite)
+        fix = _cleaner(rewrite)
         if c in dirty:
-            cleaned.append(per_distinct(frame[c], fix))
+            cleaned.append(fix(frame[c]))
         else:
             cleaned.append(_fix_where(frame[c], masks[c], fix, hits[c]))
     return pl.DataFrame(cleaned)
 
 
-def _then_null_if_empty(
-    rewrite: Callable[[pl.Series], pl.Series],
-) -> Callable[[pl.Series], pl.Series]:
-    return lambda v: null_if_empty(rewrite(v))
+def _cleaner(rewrite: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Series], pl.Series]:
+    """``rewrite`` then empty -> null, once per distinct value where values repeat."""
+
+    def clean(values: pl.Series) -> pl.Series:
+        return per_distinct(values, lambda v: null_if_empty(rewrite(v)))
+
+    return clean
 
 
 def clean_line(s: pl.Series) -> pl.Series:
