@@ -16,15 +16,12 @@ class Clock(Protocol):
 
     def time(self) -> float:
         """Seconds since the epoch (for token expiry, ``X-RateLimit-Reset``)."""
-        ...
 
     def monotonic(self) -> float:
         """Monotonic seconds (for rate limiting and durations)."""
-        ...
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` (asynchronously)."""
-        ...
 
 
 class SystemClock:

@@ -23,15 +23,12 @@ class Progress(Protocol):
     def start(self, total: int | None, description: str, initial: int = 0) -> None:
         """Begin a phase of ``total`` units (``None`` if unknown), ``initial`` already done
         (a resumed job): rates count only what this run does."""
-        ...
 
     def update(self, done: int, stats: Mapping[str, int] | None = None) -> None:
         """Report ``done`` units so far, with extra counters (429s, retries...)."""
-        ...
 
     def finish(self) -> None:
         """End the phase (draw the final state)."""
-        ...
 
 
 def format_duration(seconds: float) -> str:

@@ -22,7 +22,6 @@ class WallClock(Protocol):
 
     def time(self) -> float:
         """Seconds since the epoch."""
-        ...
 
 
 class _SystemTime:
