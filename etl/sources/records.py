@@ -240,28 +240,39 @@ class RecordReader:
         if piece.oversized:
             raise _Slow
         lines = pl.read_lines(piece.data).to_series().slice(1)  # without the header
-        if lines.str.contains("\r", literal=True).any():
-            raise _Slow  # a bare CR ends lines for the csv module, not for polars
+        # read_lines drops the CR of a CRLF; a CR left in a line is a bare one, which ends
+        # lines for the csv module, not for polars.
+        crlf = b"\r" in piece.data
+        if crlf and lines.str.contains("\r", literal=True).any():
+            raise _Slow
         quotes = lines.str.count_matches('"', literal=True)
         ends = (quotes.cum_sum() % 2 == 0).arg_true()
         done = int(ends[-1]) + 1 if ends.len() else 0
         if done == lines.len():
-            return self._frame(piece.data, lines, ends, quotes, piece.line0)
+            return self._frame(piece.data, lines, ends, quotes, piece.line0, crlf=crlf)
         if not piece.eof:
             raise _Slow  # the cut promised whole records
         # The file ends inside quotes: an unterminated field, or stray quotes.
         used = _bytes_without_lines(piece.data, lines.len() - done)
         chunks = []
         if used > len(self._header):
-            chunks.append(self._frame(piece.data[:used], lines, ends, quotes, piece.line0))
+            text = piece.data[:used]
+            chunks.append(self._frame(text, lines, ends, quotes, piece.line0, crlf=crlf))
         chunks.append(self._tail(piece.data[used:], piece.line0 + done))
         return concat_chunks(chunks, self.columns)
 
     def _frame(
-        self, text: bytes, lines: pl.Series, ends: pl.Series, quotes: pl.Series, line0: int
+        self,
+        text: bytes,
+        lines: pl.Series,
+        ends: pl.Series,
+        quotes: pl.Series,
+        line0: int,
+        *,
+        crlf: bool,
     ) -> RawChunk:
         """Parse ``text`` (the header line, then whole records) with polars and split
-        well-formed from ragged."""
+        well-formed from ragged (``crlf``: the piece has CRs)."""
         starts = pl.concat([pl.Series([0], dtype=ends.dtype), ends.head(-1) + 1])
         blank = (starts == ends) & (lines.str.len_bytes().gather(starts) == 0)
         try:
@@ -278,7 +289,6 @@ class RecordReader:
         if parsed.height != ends.len():
             raise _Slow
         parsed.columns = self.columns
-        crlf = b"\r" in text
         fields = self._field_counts(parsed, lines, starts, ends, quotes, crlf=crlf)
         line = (starts.cast(pl.Int64) + (line0 + 1)).alias(LINE)
         width = len(self.columns)
