@@ -4,19 +4,19 @@ Two paths give the same records:
 
 * **Fast path** (files whose quoting is RFC 4180-clean, i.e. nearly all). The main thread
   cuts the stream into pieces of ~``chunk_bytes`` at a line end with an even count of
-  ``"`` before it (a record end); worker threads then parse the pieces: polars splits a
-  piece into physical lines (a line ends a record when the quote count so far is even)
-  and parses it with ``truncate_ragged_lines``, and must find one row per record. A
-  record's field count comes from byte counts: raw length minus the values' lengths,
-  minus the quotes that are syntax (quotes in the raw text minus quotes in the values),
-  plus one. Ragged records become malformed rows.
-* **Slow path** (:mod:`etl.sources.csv_module`): from the first piece polars refuses (an
-  odd number of stray quotes such as ``O"Brien``, text after a closing quote ``"a"b``),
-  whose row count disagrees with the record count, with a bare CR line end, or with a
-  quoted field larger than three chunks, the rest of the file is read with Python's
-  :mod:`csv` module, which defines the semantics the fast path reproduces (polars reads
-  an even number of mid-field quotes literally, as the csv module does). Earlier pieces
-  agree under both.
+  ``"`` before it (a record end); worker threads then parse the pieces: a scan of the
+  piece's bytes (:mod:`etl.sources.layout`) finds its lines, its records (a line ends a
+  record when the quote count so far is even) and their raw bytes and quotes, and
+  polars parses the piece with ``truncate_ragged_lines``, and must find one row per
+  record. A record's field count comes from byte counts: raw length minus the values'
+  lengths, minus the quotes that are syntax (raw quotes minus ``""`` escapes), plus
+  one. Ragged records become malformed rows.
+* **Slow path** (:mod:`etl.sources.csv_module`): from the first piece with a quote that
+  is neither at a field's edge nor half of a ``""`` escape (``O"Brien``, ``5" x 7"``,
+  ``"a"b``), with a bare CR line end, that polars refuses or whose row count disagrees
+  with the record count, or with a quoted field larger than three chunks, the rest of
+  the file is read with Python's :mod:`csv` module, which defines the semantics the fast
+  path reproduces. Earlier pieces agree under both.
 
 Blank lines (no characters at all) are not records. ``_line`` is the 1-based physical line
 on which a record starts.
@@ -44,6 +44,7 @@ from etl.sources.csv_module import (
     ragged_detail,
     read_records,
 )
+from etl.sources.layout import Irregular, Layout, scan
 
 __all__ = ["DETAIL", "LINE", "RawChunk", "RecordReader"]
 
@@ -239,42 +240,29 @@ class RecordReader:
         """The records of one piece; raise :class:`_Slow` if polars cannot be trusted."""
         if piece.oversized:
             raise _Slow
-        lines = pl.read_lines(piece.data).to_series().slice(1)  # without the header
-        # read_lines drops the CR of a CRLF; a CR left in a line is a bare one, which ends
-        # lines for the csv module, not for polars.
-        crlf = b"\r" in piece.data
-        if crlf and lines.str.contains("\r", literal=True).any():
-            raise _Slow
-        quotes = lines.str.count_matches('"', literal=True)
-        ends = (quotes.cum_sum() % 2 == 0).arg_true()
-        done = int(ends[-1]) + 1 if ends.len() else 0
-        if done == lines.len():
-            return self._frame(piece.data, lines, ends, quotes, piece.line0, crlf=crlf)
+        try:
+            layout = scan(piece.data, self.delimiter)
+        except Irregular:
+            raise _Slow from None
+        done = layout.complete
+        if done == layout.lines:
+            return self._frame(piece.data, layout, piece.line0)
         if not piece.eof:
             raise _Slow  # the cut promised whole records
-        # The file ends inside quotes: an unterminated field, or stray quotes.
-        used = _bytes_without_lines(piece.data, lines.len() - done)
+        # The file ends inside a quoted field that opened at a field start (the quoting is
+        # clean): the records before it are read here, it is an unterminated one.
+        used = int(layout.line_start[done])
         chunks = []
-        if used > len(self._header):
-            text = piece.data[:used]
-            chunks.append(self._frame(text, lines, ends, quotes, piece.line0, crlf=crlf))
+        if done:
+            chunks.append(self._frame(piece.data[:used], layout, piece.line0))
         chunks.append(self._tail(piece.data[used:], piece.line0 + done))
         return concat_chunks(chunks, self.columns)
 
-    def _frame(
-        self,
-        text: bytes,
-        lines: pl.Series,
-        ends: pl.Series,
-        quotes: pl.Series,
-        line0: int,
-        *,
-        crlf: bool,
-    ) -> RawChunk:
-        """Parse ``text`` (the header line, then whole records) with polars and split
-        well-formed from ragged (``crlf``: the piece has CRs)."""
-        starts = pl.concat([pl.Series([0], dtype=ends.dtype), ends.head(-1) + 1])
-        blank = (starts == ends) & (lines.str.len_bytes().gather(starts) == 0)
+    def _frame(self, text: bytes, layout: Layout, line0: int) -> RawChunk:
+        """Parse ``text`` (the header line, then the complete records of ``layout``) with
+        polars and split well-formed from ragged."""
+        raw = layout.raw_bytes()
+        blank = (layout.starts == layout.ends) & (raw == 0)
         try:
             parsed = pl.read_csv(
                 text,
@@ -286,82 +274,29 @@ class RecordReader:
             )
         except pl.exceptions.PolarsError:
             raise _Slow from None
-        if parsed.height != ends.len():
+        if parsed.height != layout.ends.len():
             raise _Slow
         parsed.columns = self.columns
-        fields = self._field_counts(parsed, lines, starts, ends, quotes, crlf=crlf)
-        line = (starts.cast(pl.Int64) + (line0 + 1)).alias(LINE)
+        fields = _field_counts(parsed, raw, layout)
+        line = (layout.starts.cast(pl.Int64) + (line0 + 1)).alias(LINE)
         width = len(self.columns)
         ok = (fields == width) & ~blank
         if ok.all():  # the common case: nothing to filter
             return RawChunk(parsed.insert_column(0, line), empty_chunk(self.columns).malformed)
         bad = ~ok & ~blank
-        # With CRLF line ends, ``lines`` lost the CRs that values keep: cut the raw text
-        # (only the surplus of a too-long record is quoted in its detail).
-        surplus = crlf and bool((fields.filter(bad) > width).any())
-        raw_lines = text.split(b"\n")[1:] if surplus else None
         details = [
-            self._ragged_detail(int(found), lines, raw_lines, int(start), int(end))
-            for found, start, end in zip(
-                fields.filter(bad), starts.filter(bad), ends.filter(bad), strict=True
-            )
+            self._ragged_detail(int(found), layout.record_text(text, record))
+            for found, record in zip(fields.filter(bad), bad.arg_true(), strict=True)
         ]
         malformed = parsed.filter(bad).select(
             line.filter(bad), pl.Series(DETAIL, details, dtype=pl.String), *self.columns
         )
         return RawChunk(parsed.insert_column(0, line).filter(ok), malformed)
 
-    def _field_counts(
-        self,
-        parsed: pl.DataFrame,
-        lines: pl.Series,
-        starts: pl.Series,
-        ends: pl.Series,
-        quotes: pl.Series,
-        *,
-        crlf: bool,
-    ) -> pl.Series:
-        """Fields per record, from byte counts alone.
-
-        A record's raw bytes are its values' bytes, its delimiters and its syntactic
-        quotes (those in the raw text but not in a value: a ``""`` escape leaves one), so
-        ``fields = raw bytes - value bytes - raw quotes + quotes in values + 1``; quotes
-        in values are counted only for records with quotes. With ``crlf`` (the text has
-        CRs; a bare one sends the file to the slow path, so these end lines) a line break
-        inside a quoted value may take two bytes where the lines count one: the CRs in the
-        values of those records make up the difference. A too-long record loses its
-        surplus to truncation, which only makes its count larger (a dropped field adds
-        its unquoted length), so it is still seen as ragged."""
-        complete = int(ends[-1]) + 1  # lines after the last end belong to an open tail
-        lines, quotes = lines.head(complete), quotes.head(complete)
-        # Raw bytes of a record: its lines and the line breaks between them.
-        raw = _per_record(lines.str.len_bytes().cast(pl.Int64) + 1, starts, ends) - 1
-        value_bytes = parsed.select(pl.sum_horizontal(pl.all().str.len_bytes())).to_series()
-        fields = raw - value_bytes + 1
-        raw_quotes = _per_record(quotes.cast(pl.Int64), starts, ends)
-        quoted = raw_quotes > 0
-        if not quoted.any():
-            return fields
-        idx = quoted.arg_true()
-        fields = fields.scatter(
-            idx, fields.gather(idx) - raw_quotes.gather(idx) + _count_in(parsed, idx, '"')
-        )
-        if crlf:  # only a record on several lines can have a line break in a value
-            idx = (starts != ends).arg_true()
-            if idx.len():
-                fields = fields.scatter(idx, fields.gather(idx) + _count_in(parsed, idx, "\r"))
-        return fields
-
-    def _ragged_detail(
-        self, found: int, lines: pl.Series, raw_lines: list[bytes] | None, start: int, end: int
-    ) -> str:
+    def _ragged_detail(self, found: int, text: str) -> str:
         width = len(self.columns)
         if found < width:
             return f"expected {width} fields, found {found}"
-        if raw_lines is None:
-            text = "\n".join(lines.slice(start, end - start + 1).to_list())
-        else:
-            text = b"\n".join(raw_lines[start : end + 1]).decode("utf-8")
         return ragged_detail(first_record(text, self.delimiter), width)
 
     def _tail(self, body: bytes, line0: int) -> RawChunk:
@@ -411,29 +346,14 @@ def _record_end(parts: list[bytes]) -> int:
     return before + end + 1
 
 
-def _count_in(parsed: pl.DataFrame, idx: pl.Series, char: str) -> pl.Series:
-    """How many ``char`` the values of rows ``idx`` hold in all (Int64, one per index)."""
-    few = 4 * idx.len() < parsed.height  # gathering many columns costs more than counting
-    counts = (
-        (parsed[idx] if few else parsed)
-        .select(pl.sum_horizontal(pl.all().str.count_matches(char, literal=True)))
-        .to_series()
-        .cast(pl.Int64)
-    )
-    return counts if few else counts.gather(idx)
+def _field_counts(parsed: pl.DataFrame, raw: pl.Series, layout: Layout) -> pl.Series:
+    """Fields per record, from byte counts alone.
 
-
-def _per_record(per_line: pl.Series, starts: pl.Series, ends: pl.Series) -> pl.Series:
-    """Sum ``per_line`` (Int64) over each record's lines, ``starts[i]..ends[i]``."""
-    total = pl.concat([pl.Series([0], dtype=pl.Int64), per_line.cum_sum()])
-    return total.gather(ends + 1) - total.gather(starts)
-
-
-def _bytes_without_lines(piece: bytes, tail_lines: int) -> int:
-    """Length of ``piece`` without its last ``tail_lines`` lines."""
-    pos = len(piece) - 1
-    for _ in range(tail_lines):
-        pos = piece.rfind(b"\n", 0, pos)
-        if pos < 0:
-            return 0
-    return pos + 1
+    A record's raw bytes are its values' bytes, its delimiters and its syntactic quotes.
+    With clean quoting (:func:`~etl.sources.layout.scan` checks it), the only quotes in
+    values come from ``""`` escapes, one each, so ``fields = raw bytes - value bytes -
+    (raw quotes - escapes) + 1``. A too-long record loses its surplus to truncation,
+    which only makes its count larger (a dropped field adds its unquoted length), so it
+    is still seen as ragged."""
+    value_bytes = parsed.select(pl.sum_horizontal(pl.all().str.len_bytes())).to_series()
+    return raw - value_bytes.cast(pl.Int64) - layout.raw_quotes + layout.escapes + 1
