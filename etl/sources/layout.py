@@ -108,7 +108,9 @@ def scan(data: bytes, delimiter: str) -> Layout:
 
 def _bytes_view(data: bytes) -> pl.Series:
     """``data`` as a UInt8 Series without a copy (the Arrow buffer keeps ``data`` alive)."""
-    return pl.Series(pa.Array.from_buffers(pa.uint8(), len(data), [None, pa.py_buffer(data)]))
+    view = pl.from_arrow(pa.Array.from_buffers(pa.uint8(), len(data), [None, pa.py_buffer(data)]))
+    assert isinstance(view, pl.Series)  # (pl.Series(array) would copy)
+    return view
 
 
 def _escapes(view: pl.Series, quotes: pl.Series, delimiter: int, size: int) -> pl.Series:
