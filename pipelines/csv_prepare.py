@@ -270,20 +270,26 @@ def _finish_chunk(
         failing = pl.repeat(False, leads.height, eager=True).scatter(problems["index"], True)
         keys = keys.filter(~failing)
     dups = dedupe.split(keys)
+    # Rows of the chunk that break the contract or repeat an earlier identity, by
+    # position (lines ascend within a chunk), with their reasons in the same order.
+    positions = problems["index"]
     if dups.height:
         is_dup = leads[LINE].is_in(dups[LINE].implode())
         failing = is_dup if failing is None else failing | is_dup
+        positions = pl.concat([positions, leads[LINE].search_sorted(dups[LINE])])
     count = leads.height - (0 if failing is None else int(failing.sum()))
     if wanted is None:
         kept = leads if failing is None else leads.filter(~failing)
     else:  # a few samples: no copy of the whole chunk
         kept = leads.head(wanted) if failing is None else leads[(~failing).arg_true()[:wanted]]
-    reasons = pl.concat([problems.drop("index"), dups])
+    reasons = pl.concat([problems.select(REASON, DETAIL), dups.select(REASON, DETAIL)])
     columns = list(chunk.rows.columns[1:])
     bad = pl.concat(
         [
             chunk.malformed.select(LINE, pl.lit("malformed_row").alias(REASON), DETAIL, *columns),
-            chunk.rows.join(reasons, on=LINE).select(LINE, REASON, DETAIL, *columns),
+            pl.concat([chunk.rows[positions], reasons], how="horizontal").select(
+                LINE, REASON, DETAIL, *columns
+            ),
         ]
     )
     return kept, count, bad

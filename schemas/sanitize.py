@@ -68,12 +68,12 @@ def _fix_where(
     fix: Callable[[pl.Series], pl.Series],
     hits: int | None = None,
 ) -> pl.Series:
-    """Apply ``fix`` to the values where ``mask`` (with ``hits`` trues, if known) is
-    true (all at once when most are)."""
+    """Apply ``fix`` (which keeps nulls null) to the values where ``mask`` (false on
+    nulls; with ``hits`` trues, if known) is true (all at once when most are)."""
     hits = int(mask.sum()) if hits is None else hits
     if not hits:
         return s
-    if hits == s.len():
+    if hits == s.len() - s.null_count():  # every value: nothing to keep as it was
         return fix(s).alias(s.name)
     if hits * 3 > s.len():  # gather + scatter costs more than fixing every value
         return fix(s).zip_with(mask, s).alias(s.name)

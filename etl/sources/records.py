@@ -355,5 +355,7 @@ def _field_counts(parsed: pl.DataFrame, raw: pl.Series, layout: Layout) -> pl.Se
     (raw quotes - escapes) + 1``. A too-long record loses its surplus to truncation,
     which only makes its count larger (a dropped field adds its unquoted length), so it
     is still seen as ragged."""
-    value_bytes = parsed.select(pl.sum_horizontal(pl.all().str.len_bytes())).to_series()
+    # (fill_null first: a horizontal sum over columns with nulls is ~3x slower)
+    value_bytes = parsed.select(pl.sum_horizontal(pl.all().str.len_bytes().fill_null(0)))
+    value_bytes = value_bytes.to_series()
     return raw - value_bytes.cast(pl.Int64) - layout.raw_quotes + layout.escapes + 1
