@@ -359,6 +359,6 @@ def _field_counts(parsed: pl.DataFrame, raw: pl.Series, layout: Layout) -> pl.Se
     which only makes its count larger (a dropped field adds its unquoted length), so it
     is still seen as ragged."""
     # (fill_null first: a horizontal sum over columns with nulls is ~3x slower)
-    value_bytes = parsed.select(pl.sum_horizontal(pl.all().str.len_bytes().fill_null(0)))
-    value_bytes = value_bytes.to_series()
+    lengths = pl.all().str.len_bytes().fill_null(0)
+    value_bytes = parsed.select(pl.sum_horizontal(lengths)).to_series()
     return raw - value_bytes.cast(pl.Int64) - layout.raw_quotes + layout.escapes + 1
