@@ -41,6 +41,12 @@ ExtraPolicy = Literal["notes", "drop"]
 
 _WORKERS = 2  # chunks checked at once (the machines have 2 cores)
 
+#: What a report says when the file needed the csv-module reader.
+SLOW_PATH_NOTE = (
+    "irregular quoting (a quote inside an unquoted field, text after a closing quote) or "
+    "CR-only line ends: from there on the file was read with Python's csv module (slower)"
+)
+
 
 @dataclass(frozen=True)
 class CsvOptions:

@@ -57,6 +57,21 @@ def test_dry_run_prints_counts_reasons_mapping_and_three_samples(tmp_path: Path)
 
 
 @pytest.mark.usefixtures("no_network")
+def test_dry_run_says_when_irregular_quoting_needed_the_slower_reader(tmp_path: Path) -> None:
+    """A quote inside an unquoted field is read as the csv module reads it, and the
+    report says why that file was slower to read; a regular file gets no such note."""
+    path = tmp_path / "stray.csv"
+    path.write_text('Email,Last Name\ndan@x.com,O"Brien\n', encoding="utf-8")
+    out = invoke(str(path), "--dry-run").output.splitlines()  # type: ignore[attr-defined]
+    assert out[1].startswith("note: irregular quoting")
+    assert "accepted: 1" in out
+    assert any('"lastName": "O\\"Brien"' in line for line in out)
+    path.write_text('Email,Last Name\ndan@x.com,"O""Brien"\n', encoding="utf-8")
+    out = invoke(str(path), "--dry-run").output.splitlines()  # type: ignore[attr-defined]
+    assert not any(line.startswith("note:") for line in out)
+
+
+@pytest.mark.usefixtures("no_network")
 def test_dry_run_writes_rejects_and_summary_json(tmp_path: Path) -> None:
     """--rejects: source columns + _line/_reason/_detail; --summary-json: the counts."""
     rejects, summary = tmp_path / "r" / "rejects.csv", tmp_path / "s" / "summary.json"

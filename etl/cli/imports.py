@@ -335,6 +335,10 @@ def _report(
         f"accepted: {prepared.accepted_rows:,}",
         f"rejected: {prepared.rejected.height:,}",
     ]
+    if prepared.slow_path:
+        from pipelines.csv_prepare import SLOW_PATH_NOTE
+
+        lines.insert(1, f"note: {SLOW_PATH_NOTE}")
     lines += [f"  {reason}: {count:,}" for reason, count in summary["rejected"].items()]
     lines.append("mapping:")
     for column, target in prepared.mapping.items():
