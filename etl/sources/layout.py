@@ -106,7 +106,20 @@ def scan(data: bytes, delimiter: str) -> Layout:
     )
 
 
-def _bytes_view(data: bytes) -> pl.Series:
+def count_byte(data: bytes, byte: int, start: int = 0, end: int | None = None) -> int:
+    """How many times ``byte`` occurs in ``data[start:end]``: polars on a zero-copy view
+    of a large range (~10x faster than ``bytes.count``, and without the GIL, which the
+    main thread's cutting would otherwise hold while the workers want it)."""
+    end = len(data) if end is None else end
+    if end - start < _SMALL:
+        return data.count(bytes([byte]), start, end)
+    return int((_bytes_view(memoryview(data)[start:end]) == byte).sum())
+
+
+_SMALL = 1 << 16
+
+
+def _bytes_view(data: bytes | memoryview) -> pl.Series:
     """``data`` as a UInt8 Series without a copy (the Arrow buffer keeps ``data`` alive)."""
     view = pl.from_arrow(pa.Array.from_buffers(pa.uint8(), len(data), [None, pa.py_buffer(data)]))
     assert isinstance(view, pl.Series)  # (pl.Series(array) would copy)

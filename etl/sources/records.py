@@ -44,11 +44,13 @@ from etl.sources.csv_module import (
     ragged_detail,
     read_records,
 )
-from etl.sources.layout import Irregular, Layout, scan
+from etl.sources.layout import Irregular, Layout, count_byte, scan
 
 __all__ = ["DETAIL", "LINE", "RawChunk", "RecordReader"]
 
 T = TypeVar("T")
+
+_LF, _QUOTE = 10, 34
 
 
 class _Slow(Exception):
@@ -218,7 +220,7 @@ class RecordReader:
             piece = _Piece(data, line0, eof and cut == size)
             self._carry = last[keep:]
             del parts, last
-            line0 += data.count(b"\n") - 1
+            line0 += count_byte(data, _LF) - 1
             target = self._target(read - len(self._carry), workers)
             yield piece
             if piece.eof:
@@ -339,7 +341,7 @@ def _record_end(parts: list[bytes]) -> int:
     end = data.rfind(b"\n")
     if end < 0:
         return 0
-    quotes = sum(p.count(b'"') for p in parts[:-1]) + data.count(b'"', 0, end + 1)
+    quotes = sum(count_byte(p, _QUOTE) for p in parts[:-1]) + count_byte(data, _QUOTE, 0, end + 1)
     while quotes % 2:
         previous = data.rfind(b"\n", 0, end)
         if previous < 0:
