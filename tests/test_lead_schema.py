@@ -20,7 +20,7 @@ from schemas.lead import (
     sanitize_leads,
     validate_leads,
 )
-from schemas.sanitize import clean_line, host_of, per_distinct, punct_only
+from schemas.sanitize import _fix_where, clean_line, host_of, per_distinct, punct_only
 
 
 def clean(rows: list[dict[str, str | None]], extras: list[str] = ()) -> pl.DataFrame:  # type: ignore[assignment]
@@ -367,3 +367,19 @@ def test_per_distinct_gives_what_the_rule_gives_value_by_value(values: list[str 
     for rule in (host_of, clean_line):
         assert per_distinct(s, rule).to_list() == rule(s).to_list()
         assert per_distinct(s, rule).name == "v"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([None, "a", "B", "c d"]), st.booleans()), min_size=1))
+@example([(None, True), ("a", False)] + [("a", True)] * 38)  # all but one: put back
+@example([("a", True)] * 3 + [("b", False)] * 2)  # most, with a zip
+@example([(None, False), ("a", True)])  # every non-null value
+def test_fix_where_rewrites_exactly_the_values_the_mask_picks(
+    rows: list[tuple[str | None, bool]],
+) -> None:
+    """Whichever way it goes (few hits, every value, all but a few, a zip), the values
+    the mask picks are rewritten and the others stay as they were."""
+    s = pl.Series("v", [v for v, _ in rows], dtype=pl.String)
+    mask = pl.Series([m for _, m in rows], dtype=pl.Boolean) & s.is_not_null()
+    expected = [v.upper() if m else v for v, m in zip(s, mask, strict=True)]
+    assert _fix_where(s, mask, lambda v: v.str.to_uppercase()).to_list() == expected
