@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from etl.sources.layout import Irregular, scan
@@ -20,7 +21,7 @@ def test_records_span_the_lines_of_their_quoted_line_breaks() -> None:
     assert layout.raw_bytes().to_list() == [len(b'a,"x\r\ny"'), 0, 3, len(b'd,"e""f"')]
     assert layout.raw_quotes.to_list() == [2, 0, 0, 4]
     assert layout.escapes.to_list() == [0, 0, 0, 1]
-    assert layout.record_text(data, 0) == 'a,"x\r\ny"'
+    assert layout.record_texts(data, pl.Series([0, 3])) == ['a,"x\r\ny"', 'd,"e""f"']
 
 
 def test_an_unterminated_last_line_and_an_open_quote_at_the_end() -> None:

@@ -61,10 +61,11 @@ class Layout:
         line end not."""
         return self.line_end.gather(self.ends) - self.line_start.gather(self.starts)
 
-    def record_text(self, data: bytes, record: int) -> str:
-        """The raw text of complete record ``record``."""
-        start = int(self.line_start[int(self.starts[record])])
-        return data[start : int(self.line_end[int(self.ends[record])])].decode("utf-8")
+    def record_texts(self, data: bytes, records: pl.Series) -> list[str]:
+        """The raw text of each of the complete ``records`` (their indices)."""
+        starts = self.line_start.gather(self.starts.gather(records)).to_list()
+        ends = self.line_end.gather(self.ends.gather(records)).to_list()
+        return [data[a:b].decode("utf-8") for a, b in zip(starts, ends, strict=True)]
 
 
 def scan(data: bytes, delimiter: str) -> Layout:

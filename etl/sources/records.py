@@ -289,20 +289,19 @@ class RecordReader:
         if ok.all():  # the common case: nothing to filter
             return RawChunk(parsed.insert_column(0, line), empty_chunk(self.columns).malformed)
         bad = ~ok & ~blank
+        found = fields.filter(bad)
+        # The surplus values of a too-long record are quoted from its raw text.
+        texts = iter(layout.record_texts(text, bad.arg_true().filter(found > width)))
         details = [
-            self._ragged_detail(int(found), layout.record_text(text, record))
-            for found, record in zip(fields.filter(bad), bad.arg_true(), strict=True)
+            ragged_detail(first_record(next(texts), self.delimiter), width)
+            if count > width
+            else f"expected {width} fields, found {count}"
+            for count in found.to_list()
         ]
         malformed = parsed.filter(bad).select(
             line.filter(bad), pl.Series(DETAIL, details, dtype=pl.String), *self.columns
         )
         return RawChunk(parsed.insert_column(0, line).filter(ok), malformed)
-
-    def _ragged_detail(self, found: int, text: str) -> str:
-        width = len(self.columns)
-        if found < width:
-            return f"expected {width} fields, found {found}"
-        return ragged_detail(first_record(text, self.delimiter), width)
 
     def _tail(self, body: bytes, line0: int) -> RawChunk:
         """Records of the file's end when its quotes do not balance."""
