@@ -31,6 +31,9 @@ def test_an_unterminated_last_line_and_an_open_quote_at_the_end() -> None:
     assert (closed.lines, closed.complete, closed.raw_bytes().to_list()) == (2, 2, [3, 3])
     still_open = scan(HEADER + b'a,b\nc,"d\ne,f\n', ",")
     assert (still_open.lines, still_open.complete) == (3, 1)
+    assert (still_open.starts.to_list(), still_open.ends.to_list()) == ([0], [0])
+    open_at_once = scan(HEADER + b'"d\ne,f\n', ",")
+    assert (open_at_once.starts.len(), open_at_once.ends.len(), open_at_once.complete) == (0, 0, 0)
     assert still_open.line_start[still_open.complete] == len(HEADER) + 4
 
 

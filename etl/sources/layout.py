@@ -92,7 +92,7 @@ def scan(data: bytes, delimiter: str) -> Layout:
     # Quotes (and escapes) before each line break: the header has none.
     quotes_before = quotes.search_sorted(ends_at, side="left").cast(pl.Int64)
     record_end = (quotes_before.slice(1) % 2 == 0).arg_true()
-    record_start = pl.concat([pl.Series([0], dtype=record_end.dtype), record_end.head(-1) + 1])
+    record_start = (record_end + 1).shift(1, fill_value=0)  # as many as ends, none or more
     line_start = newlines.head(ends_at.len() - 1) + 1
     return Layout(
         lines=ends_at.len() - 1,
