@@ -261,10 +261,10 @@ def _derive_names(cols: dict[str, pl.Series], height: int) -> None:
     """Fill missing names from fullName, then the email local part, then the LinkedIn
     handle; a last name still missing is ``-``, a punctuation-only one too (bug 6).
     (An invalid email may lend a name: its row is rejected ``invalid_email`` anyway.)"""
-    nulls = _nulls(height)
-    first, last = cols.get("firstName", nulls), cols.get("lastName", nulls)
+    # (two Series: scatter below updates a Series in place)
+    first, last = cols.get("firstName", _nulls(height)), cols.get("lastName", _nulls(height))
     # A punctuation-only last name (".", "_") is no name: derive one, else "-" (bug 6).
-    last = last.set(sz.punct_only(last).fill_null(False), None)
+    last = sz.null_where(last, sz.punct_only(last).fill_null(False))
     donors: list[tuple[pl.Series, Callable[[pl.Series], tuple[pl.Series, pl.Series]]]] = []
     if "fullName" in cols:
         donors.append((cols["fullName"], sz.split_full_name))
@@ -278,7 +278,7 @@ def _derive_names(cols: dict[str, pl.Series], height: int) -> None:
             continue
         idx = need.arg_true()
         d_first, d_last = split(donor.gather(idx))
-        d_last = d_last.set(sz.punct_only(d_last).fill_null(False), None)
+        d_last = sz.null_where(d_last, sz.punct_only(d_last).fill_null(False))
         first = first.scatter(idx, _coalesce(first.gather(idx), d_first))
         last = last.scatter(idx, _coalesce(last.gather(idx), d_last))
     last = last.fill_null("-")

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from schemas.sanitize import null_where
+
 #: Section title -> the fields feeding it, first non-null wins.
 AI_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("JUSTIFICATION", ("justification", "aiJustification")),
@@ -87,7 +89,7 @@ def render_notes(
     if not parts:
         return None
     notes = pl.select(pl.concat_str(parts, separator="\n\n", ignore_nulls=True)).to_series()
-    return notes.set(notes.str.len_bytes() == 0, None).alias("notes")
+    return null_where(notes, notes.str.len_bytes() == 0).alias("notes")
 
 
 def _one_line(title: str) -> str:

@@ -75,7 +75,7 @@ def _fix_where(
         return s
     if hits * 3 <= s.len():  # few: fix only those
         idx = mask.arg_true()
-        return s.scatter(idx, fix(s.gather(idx)))
+        return s.clone().scatter(idx, fix(s.gather(idx)))  # (scatter works in place)
     # Many: fixing every value costs less than a gather and a scatter of them; then the
     # values left alone are put back (one by one when few, else by a zip).
     fixed = fix(s).alias(s.name)
@@ -101,9 +101,20 @@ def per_distinct(s: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Serie
     return done.gather(s.cast(pl.Enum(distinct)).to_physical()).alias(s.name)
 
 
+def null_where(s: pl.Series, mask: pl.Series) -> pl.Series:
+    """``s`` with nulls where ``mask`` is true (no pass over ``s`` when it never is, a
+    scatter when it rarely is)."""
+    hits = int(mask.sum())
+    if not hits:
+        return s
+    if hits * 3 <= s.len():
+        return s.clone().scatter(mask.arg_true(), None)  # (scatter works in place)
+    return s.set(mask, None)
+
+
 def null_if_empty(s: pl.Series) -> pl.Series:
     """``""`` -> null."""
-    return s.set(s.str.len_bytes() == 0, None)
+    return null_where(s, s.str.len_bytes() == 0)
 
 
 def _rewrite_line(v: pl.Series) -> pl.Series:
@@ -207,7 +218,7 @@ def email_domain(s: pl.Series) -> pl.Series:
     an invalid address gives does not matter: its row is rejected ``invalid_email``.
     """
     domain = s.str.tail(s.str.len_bytes() - s.str.find("@", literal=True) - 1)
-    return domain.set(domain.is_in(list(FREE_MAIL_DOMAINS)).fill_null(False), None)
+    return null_where(domain, domain.is_in(list(FREE_MAIL_DOMAINS)).fill_null(False))
 
 
 def normalise_linkedin(s: pl.Series) -> pl.Series:
