@@ -208,9 +208,12 @@ def sanitize_leads(raw: pl.DataFrame, extras: Sequence[tuple[str, str]] = ()) ->
     if unknown:
         raise LeadContractError(f"columns {unknown} are not lead fields (a mapping bug)")
     texts = [c for c in fields if c in MULTILINE_FIELDS] + extra_columns
-    lines = [c for c in fields if c not in MULTILINE_FIELDS]
+    # companyDomain is replaced by the host derived from it: cleaned along with that rule.
+    lines = [c for c in fields if c not in MULTILINE_FIELDS and c != "companyDomain"]
     cleaned = sz.clean_columns(raw, lines, texts)
-    cols: dict[str, pl.Series] = {name: cleaned[name] for name in fields}
+    cols: dict[str, pl.Series] = {name: cleaned[name] for name in fields if name in cleaned}
+    if "companyDomain" in fields:
+        cols["companyDomain"] = raw["companyDomain"]
     for name in ("email", "personalEmail"):
         if name in cols:
             cols[name] = sz.normalise_email(cols[name])
@@ -234,13 +237,17 @@ def sanitize_leads(raw: pl.DataFrame, extras: Sequence[tuple[str, str]] = ()) ->
 
 
 def _derive_domain(cols: dict[str, pl.Series]) -> None:
-    """companyDomain: its own value as a host, else companyUrl's host, else the email's
+    """companyDomain: its own (raw) value as a host, else companyUrl's host, else the email's
     domain unless a free-mail provider (each later source only for rows still missing).
 
     Emails are not checked here: the contract rejects a row with an invalid one, so what
     is derived from it never leaves (and the address is matched against the pattern once).
     """
-    donors = [(cols[n], sz.host_of) for n in ("companyDomain", "companyUrl") if n in cols]
+    donors: list[tuple[pl.Series, Callable[[pl.Series], pl.Series]]] = []
+    if "companyDomain" in cols:  # raw (see sanitize_leads)
+        donors.append((cols["companyDomain"], lambda v: sz.host_of(v, clean=True)))
+    if "companyUrl" in cols:
+        donors.append((cols["companyUrl"], sz.host_of))
     if "email" in cols:
         donors.append((cols["email"], sz.email_domain))
     if not donors:

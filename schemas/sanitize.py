@@ -248,10 +248,13 @@ def linkedin_handle(s: pl.Series) -> pl.Series:
     )
 
 
-def host_of(s: pl.Series) -> pl.Series:
+def host_of(s: pl.Series, *, clean: bool = False) -> pl.Series:
     """Bare lowercase host of a cleaned URL or domain (``https://www.Acme.com/x`` ->
-    ``acme.com``); null when the value is not a host name. Unicode hosts -> punycode."""
-    return per_distinct(s, _host_of)
+    ``acme.com``); null when the value is not a host name. Unicode hosts -> punycode.
+
+    ``clean``: the values are raw and cleaned first (:func:`clean_line`), once per distinct
+    value along with the host rule (for a column whose cleaned value is not kept)."""
+    return per_distinct(s, (lambda v: _host_of(clean_line(v))) if clean else _host_of)
 
 
 def _host_of(s: pl.Series) -> pl.Series:

@@ -367,6 +367,8 @@ def test_per_distinct_gives_what_the_rule_gives_value_by_value(values: list[str 
     for rule in (host_of, clean_line):
         assert per_distinct(s, rule).to_list() == rule(s).to_list()
         assert per_distinct(s, rule).name == "v"
+    # a raw domain column is cleaned along with the host rule, per distinct value
+    assert host_of(s, clean=True).to_list() == host_of(clean_line(s)).to_list()
 
 
 @settings(max_examples=200, deadline=None)
