@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from etl.utf8 import is_utf8
 from schemas.export import Column, ColumnKind, arrow_schema, arrow_type
 
 if TYPE_CHECKING:
@@ -172,7 +173,9 @@ class PageReader:
         by_name = dict(zip((c.name for c in columns), plans, strict=True))
         if "python" in plans or by_name.get("id") != "string":
             return None  # (ids other than strings are keyed by the general path)
-        if not _OBJECT_START.match(body) or not _valid_utf8(body):
+        # (Arrow's JSON reader does not check UTF-8; orjson, on the general path, refuses
+        # a body that is not)
+        if not _OBJECT_START.match(body) or not is_utf8(body):
             return None
         envelope = _parse(body, tuple(columns), plans, self.container)
         if envelope == "elsewhere":  # the records are under another key than last time
@@ -283,18 +286,6 @@ def _at(row: pa.RecordBatch, path: Container) -> pa.Array | None:
             return None
         values = values.field(name)
     return values
-
-
-def _valid_utf8(body: bytes) -> bool:
-    """Whether ``body`` is UTF-8 (Arrow's reader does not check; orjson refuses it)."""
-    import pyarrow as pa
-
-    offsets = pa.array([0, len(body)], pa.int64()).buffers()[1]
-    try:
-        pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(body)).validate(full=True)
-    except pa.ArrowInvalid:
-        return False
-    return True
 
 
 def _non_finite_outside(row: pa.RecordBatch, used: Container) -> bool:

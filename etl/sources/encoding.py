@@ -21,9 +21,8 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
-
 from etl.sources.errors import BinarySource, SourceNotFound, UndecodableSource
+from etl.utf8 import is_utf8
 
 #: How many bytes of the head decide "binary or text".
 HEAD_BYTES = 8192
@@ -53,18 +52,6 @@ def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error("lgetl-cp1252", _cp1252_fallback)
-
-
-def _is_utf8(data: bytes) -> bool:
-    """Whether ``data`` is valid UTF-8 (Arrow validates it in place, far faster than a
-    decode and without a copy)."""
-    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
-    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
-    try:
-        text.validate(full=True)
-    except pa.ArrowInvalid:
-        return False
-    return True
 
 
 def _char_end(data: bytes) -> int:
@@ -168,7 +155,7 @@ class Utf8Stream:
                     data = held + raw if held else raw
                     cut = len(data) if final else _char_end(data)  # whole characters
                     whole = data if cut == len(data) else data[:cut]
-                    if _is_utf8(whole):
+                    if is_utf8(whole):
                         self._seen_utf8 = self._seen_utf8 or not whole.isascii()
                         if cut:
                             yield whole
