@@ -109,7 +109,7 @@ def _industry_label(s: pl.Series) -> pl.Series:
 def _generic_company(name: pl.Series, domain: pl.Series) -> pl.Series:
     """True where the company record stands for a free-mail provider."""
     free = list(sz.FREE_MAIL_DOMAINS)
-    by_domain = sz.host_of(sz.clean_line(domain)).is_in(free).fill_null(False)
+    by_domain = sz.host_of(domain, clean=True).is_in(free).fill_null(False)
     by_name = sz.clean_line(name).str.to_lowercase().is_in(free).fill_null(False)
     return by_domain | by_name
 

@@ -192,22 +192,12 @@ def clean_line(s: pl.Series) -> pl.Series:
     return clean_columns(s.to_frame(s.name or "v"), [s.name or "v"], []).to_series()
 
 
-def clean_text(s: pl.Series) -> pl.Series:
-    """Multi-line cleaning (see :func:`clean_columns`) of one Series."""
-    return clean_columns(s.to_frame(s.name or "v"), [], [s.name or "v"]).to_series()
-
-
 def normalise_email(s: pl.Series) -> pl.Series:
     """Lowercase a cleaned address and drop a ``mailto:`` prefix (validity is the
     contract's check)."""
     s = s.str.to_lowercase()
     mailto = s.str.starts_with("mailto:").fill_null(False)
     return _fix_where(s, mailto, lambda v: null_if_empty(v.str.slice(7).str.strip_chars()))
-
-
-def email_is_valid(s: pl.Series) -> pl.Series:
-    """Syntax check of a normalised address (ASCII; IDN domains as ``xn--``)."""
-    return s.str.contains(EMAIL_PATTERN)
 
 
 def email_domain(s: pl.Series) -> pl.Series:

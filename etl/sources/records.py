@@ -50,8 +50,6 @@ __all__ = ["DETAIL", "LINE", "RawChunk", "RecordReader"]
 
 T = TypeVar("T")
 
-_LF, _QUOTE = 10, 34
-
 
 class _Slow(Exception):
     """The piece's quoting is not RFC 4180-clean: switch to the csv-module path."""
@@ -220,7 +218,7 @@ class RecordReader:
             piece = _Piece(data, line0, eof and cut == size)
             self._carry = last[keep:]
             del parts, last
-            line0 += count_byte(data, _LF) - 1
+            line0 += count_byte(data, b"\n") - 1
             target = self._target(read - len(self._carry), workers)
             yield piece
             if piece.eof:
@@ -340,7 +338,7 @@ def _record_end(parts: list[bytes]) -> int:
     end = data.rfind(b"\n")
     if end < 0:
         return 0
-    quotes = sum(count_byte(p, _QUOTE) for p in parts[:-1]) + count_byte(data, _QUOTE, 0, end + 1)
+    quotes = sum(count_byte(p, b'"') for p in parts[:-1]) + count_byte(data, b'"', 0, end + 1)
     while quotes % 2:
         previous = data.rfind(b"\n", 0, end)
         if previous < 0:
