@@ -28,12 +28,15 @@ def read_all(source: CsvSource) -> RawChunk:
     return RawChunk(pl.concat([c.rows for c in chunks]), pl.concat([c.malformed for c in chunks]))
 
 
-def assert_same_records_on_both_paths(body: bytes, columns: list[str]) -> RawChunk:
+def assert_same_records_on_both_paths(
+    body: bytes, columns: list[str], *, fast_path: bool = True
+) -> RawChunk:
     """The polars fast path and the csv-module path read ``body`` into the same records;
-    return the fast path's (rows and malformed, all chunks)."""
-    fast = concat_chunks(
-        list(RecordReader([body], columns=columns, delimiter=",", first_line=2)), columns
-    )
+    return the fast path's (rows and malformed, all chunks). ``fast_path``: whether the
+    reader is expected to keep to polars (else the comparison is with itself)."""
+    reader = RecordReader([body], columns=columns, delimiter=",", first_line=2)
+    fast = concat_chunks(list(reader), columns)
+    assert reader.slow_path is not fast_path, "the path taken"
     slow = concat_chunks(
         list(read_records(iter([body]), columns=columns, delimiter=",", line0=1)), columns
     )
@@ -209,9 +212,7 @@ def test_quoted_records_are_counted_like_the_csv_module() -> None:
         b'1,"a,",b\n'
         b'2,",",x\n'
         b'3,"",y\n'
-        b'4,b"c,d"e\n'
         b'5,"a""b",c\n'
-        b'6,O",P"\n'
         b'7,"x,y"\n'
         b'8,"a,b","c,d",e\n'
         b'9,"q\n,w",e,f\n'
@@ -219,6 +220,9 @@ def test_quoted_records_are_counted_like_the_csv_module() -> None:
     )
     fast = assert_same_records_on_both_paths(body, ["id", "text", "other"])
     assert fast.malformed["id"].to_list() == ["7", "8", "9"]
+    # Quotes inside unquoted fields: such a piece is the csv module's to read.
+    stray = b'4,b"c,d"e\n6,O",P"\n'
+    assert_same_records_on_both_paths(stray, ["id", "text", "other"], fast_path=False)
 
 
 FIELD = st.sampled_from(
@@ -260,4 +264,5 @@ def test_fast_path_agrees_with_the_csv_module_on_raw_quoting(
     escapes and literal mid-field quotes side by side. Whatever path a piece takes, the
     records are the csv module's."""
     body = "".join(",".join(row) + terminator for row in rows)
-    assert_same_records_on_both_paths(body.encode(), ["a", "b", "c"])
+    stray = any(field in ('b"c', 'd"e', 'a""b') for row in rows for field in row)
+    assert_same_records_on_both_paths(body.encode(), ["a", "b", "c"], fast_path=not stray)
