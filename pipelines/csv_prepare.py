@@ -271,19 +271,16 @@ def _finish_chunk(
     accepted rows, or all of them, in one copy of the payload columns; how many rows
     were accepted; the rejects with their source columns)."""
     keys = leads.select(LINE, IDENTITY)
-    failing = None
     if problems.height:
-        failing = pl.repeat(False, leads.height, eager=True).scatter(problems["index"], True)
-        keys = keys.filter(~failing)
+        keys = keys.filter(~_flags(leads.height, problems["index"]))
     dups = dedupe.split(keys)
     # Rows of the chunk that break the contract or repeat an earlier identity, by
     # position (lines ascend within a chunk), with their reasons in the same order.
     positions = problems["index"]
     if dups.height:
-        is_dup = leads[LINE].is_in(dups[LINE].implode())
-        failing = is_dup if failing is None else failing | is_dup
         positions = pl.concat([positions, leads[LINE].search_sorted(dups[LINE])])
-    count = leads.height - (0 if failing is None else int(failing.sum()))
+    count = leads.height - positions.len()
+    failing = _flags(leads.height, positions) if positions.len() else None
     if wanted is None:
         kept = leads if failing is None else leads.filter(~failing)
     else:  # a few samples: no copy of the whole chunk
@@ -299,6 +296,11 @@ def _finish_chunk(
         ]
     )
     return kept, count, bad
+
+
+def _flags(height: int, positions: pl.Series) -> pl.Series:
+    """A Boolean Series of ``height``, true at ``positions``."""
+    return pl.repeat(False, height, eager=True).scatter(positions, True)
 
 
 def _fingerprint(digest: str, options: CsvOptions, mapping_digest: str | None) -> str:
