@@ -212,14 +212,12 @@ def sanitize_leads(raw: pl.DataFrame, extras: Sequence[tuple[str, str]] = ()) ->
     lines = [c for c in fields if c not in MULTILINE_FIELDS and c != "companyDomain"]
     cleaned = sz.clean_columns(raw, lines, texts)
     cols: dict[str, pl.Series] = {name: cleaned[name] for name in fields if name in cleaned}
-    if "companyDomain" in fields:
-        cols["companyDomain"] = raw["companyDomain"]
     for name in ("email", "personalEmail"):
         if name in cols:
             cols[name] = sz.normalise_email(cols[name])
     if "linkedinUrl" in cols:
         cols["linkedinUrl"] = sz.normalise_linkedin(cols["linkedinUrl"])
-    _derive_domain(cols)
+    _derive_domain(cols, raw["companyDomain"] if "companyDomain" in fields else None)
     _derive_names(cols, height)
     notes = render_notes(cols, [(title, cleaned[c]) for c, title in extras])
     if notes is not None:
@@ -236,16 +234,17 @@ def sanitize_leads(raw: pl.DataFrame, extras: Sequence[tuple[str, str]] = ()) ->
     return pl.DataFrame([raw[LINE], identity.alias(IDENTITY), *ordered])
 
 
-def _derive_domain(cols: dict[str, pl.Series]) -> None:
-    """companyDomain: its own (raw) value as a host, else companyUrl's host, else the email's
-    domain unless a free-mail provider (each later source only for rows still missing).
+def _derive_domain(cols: dict[str, pl.Series], given: pl.Series | None) -> None:
+    """companyDomain: the ``given`` (raw) value as a host, else companyUrl's host, else the
+    email's domain unless a free-mail provider (each later source only for rows still
+    missing).
 
     Emails are not checked here: the contract rejects a row with an invalid one, so what
     is derived from it never leaves (and the address is matched against the pattern once).
     """
     donors: list[tuple[pl.Series, Callable[[pl.Series], pl.Series]]] = []
-    if "companyDomain" in cols:  # raw (see sanitize_leads)
-        donors.append((cols["companyDomain"], lambda v: sz.host_of(v, clean=True)))
+    if given is not None:
+        donors.append((given, lambda v: sz.host_of(v, clean=True)))
     if "companyUrl" in cols:
         donors.append((cols["companyUrl"], sz.host_of))
     if "email" in cols:
