@@ -302,14 +302,10 @@ class RecordReader:
         return RawChunk(parsed.insert_column(0, line).filter(ok), malformed)
 
     def _tail(self, body: bytes, line0: int) -> RawChunk:
-        """Records of the file's end when its quotes do not balance."""
+        """The unterminated record at the file's end (its quotes do not balance)."""
         text = body.decode("utf-8")
         if not is_unterminated(text, self.delimiter):
-            self.slow_path = True  # stray quotes, not an open one: the csv module decides
-            records = read_records(
-                iter([body]), columns=self.columns, delimiter=self.delimiter, line0=line0
-            )
-            return concat_chunks(list(records), self.columns)
+            raise _Slow  # (the scan found the quoting clean: not expected; the csv module decides)
         values = (first_record(text, self.delimiter) + [None] * len(self.columns))[
             : len(self.columns)
         ]
