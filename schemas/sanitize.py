@@ -59,7 +59,7 @@ _LINE_DIRT = rf"^$|^\s|\s$|{_LINE_INNER}"
 _TEXT_DIRT = rf"^$|^\s|\s$|{_TEXT_INNER}"
 
 
-_SAMPLE_ROWS = 1_000  # values sampled to decide whether a column is mostly dirty
+_SAMPLE_ROWS = 1_000  # values sampled to decide how a column is cleaned
 
 
 def _fix_where(
@@ -91,11 +91,14 @@ def _fix_where(
 def per_distinct(s: pl.Series, fn: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """``fn(s)`` for a value-by-value ``fn`` that keeps nulls null, computed once per
     distinct value when values repeat (four times each or more on average: company
-    domains, job titles, first names), else directly."""
+    domains, job titles, first names), else directly. When ``fn`` changes no distinct
+    value, ``s`` itself is returned (no pass to map values back)."""
     distinct = s.drop_nulls().unique()
     if 4 * distinct.len() > s.len():
         return fn(s)
     done = fn(distinct)
+    if done.equals(distinct):
+        return s
     # Each value's position among the distinct ones, by a cast to an Enum of them (a
     # third cheaper than a replace_strict lookup); nulls stay null.
     return done.gather(s.cast(pl.Enum(distinct)).to_physical()).alias(s.name)
@@ -144,34 +147,43 @@ def _collapse_text(v: pl.Series) -> pl.Series:
 
 
 def clean_columns(frame: pl.DataFrame, lines: Sequence[str], texts: Sequence[str]) -> pl.DataFrame:
-    """Clean columns of raw strings: one parallel scan finds the values that need a
-    rewrite (trim included, and empty -> null), only those are rewritten.
+    """Clean columns of raw strings, rewriting only the values that need it.
 
     ``lines``: one-line text: invisible characters go, a run of whitespace or controls
     becomes one space. ``texts``: multi-line text: line ends become ``\n``, tabs and odd
     spaces a space, controls go, spaces before a line end and runs of blank lines shrink.
+    Either way the value is trimmed and an empty one becomes null.
 
-    The rewrites leave a clean value as it is, so the scan only saves work: a column
-    whose first :data:`_SAMPLE_ROWS` values are mostly dirty (every value padded with
-    spaces, say) is rewritten whole, without it.
+    The rewrites leave a clean value as it is, so how a column is cleaned changes the
+    cost, never the result. It depends on the column's first :data:`_SAMPLE_ROWS` values:
+
+    * they repeat (a quarter of them distinct or fewer: titles, sources, scores) or are
+      mostly dirty (every value padded with spaces, say): the whole column is rewritten,
+      once per distinct value where values repeat (:func:`per_distinct`; a column in which
+      no distinct value changes is kept as it is);
+    * else one parallel scan finds the values that need a rewrite, and only those are
+      rewritten.
     """
     rules = [(c, _LINE_DIRT, _rewrite_line) for c in lines]
     rules += [(c, _TEXT_DIRT, _rewrite_text) for c in texts]
     if not rules:
         return frame.select()
-    sample = frame.head(_SAMPLE_ROWS).select(
-        pl.col(c).str.contains(dirt).fill_null(False).sum() for c, dirt, _ in rules
-    )
-    size = min(frame.height, _SAMPLE_ROWS)
-    dirty = {c for c, hits in sample.row(0, named=True).items() if 3 * hits > size}
+    head = frame.head(_SAMPLE_ROWS)
+    dirty = head.select(pl.col(c).str.contains(dirt).fill_null(False).sum() for c, dirt, _ in rules)
+    distinct = head.select(pl.col(c).n_unique() for c, _, _ in rules)
+    whole = {
+        c
+        for c, hits, values in zip(dirty.columns, dirty.row(0), distinct.row(0), strict=True)
+        if 3 * hits > head.height or 4 * values <= head.height
+    }
     masks = frame.select(
-        pl.col(c).str.contains(dirt).fill_null(False) for c, dirt, _ in rules if c not in dirty
+        pl.col(c).str.contains(dirt).fill_null(False) for c, dirt, _ in rules if c not in whole
     )
     hits = masks.sum().row(0, named=True) if masks.width else {}
     cleaned = []
     for c, _, rewrite in rules:
         fix = _cleaner(rewrite)
-        if c in dirty:
+        if c in whole:
             cleaned.append(fix(frame[c]))
         else:
             cleaned.append(_fix_where(frame[c], masks[c], fix, hits[c]))

@@ -20,7 +20,17 @@ from schemas.lead import (
     sanitize_leads,
     validate_leads,
 )
-from schemas.sanitize import _fix_where, clean_line, host_of, per_distinct, punct_only
+from schemas.sanitize import (
+    _fix_where,
+    _rewrite_line,
+    _rewrite_text,
+    clean_columns,
+    clean_line,
+    host_of,
+    null_if_empty,
+    per_distinct,
+    punct_only,
+)
 
 
 def clean(rows: list[dict[str, str | None]], extras: list[str] = ()) -> pl.DataFrame:  # type: ignore[assignment]
@@ -369,6 +379,32 @@ def test_per_distinct_gives_what_the_rule_gives_value_by_value(values: list[str 
         assert per_distinct(s, rule).name == "v"
     # a raw domain column is cleaned along with the host rule, per distinct value
     assert host_of(s, clean=True).to_list() == host_of(clean_line(s)).to_list()
+
+
+def test_per_distinct_keeps_the_series_when_the_rule_changes_nothing() -> None:
+    s = pl.Series("v", ["Acme", None, "Beta"] * 10)
+    assert per_distinct(s, lambda v: v.str.strip_chars()) is s
+    assert per_distinct(s, lambda v: v.str.to_uppercase()).to_list() == ["ACME", None, "BETA"] * 10
+
+
+@settings(max_examples=150, deadline=None)
+@given(REPEATED, st.lists(st.text(max_size=6), max_size=60), st.integers(1, 40))
+@example(["  Acme ", "Beta"] * 30, [], 1)  # repeats, dirty: per distinct value
+@example(["Acme", "Beta", None] * 20, [], 1)  # repeats, clean: kept as it is
+@example([" x "] * 3, [f" v{i} " for i in range(40)], 1)  # mostly dirty, distinct
+@example(["a  b"], [f"v{i}" for i in range(50)], 1)  # a few dirty among distinct values
+def test_clean_columns_gives_the_rule_value_by_value_whichever_way_it_goes(
+    repeated: list[str | None], distinct: list[str], times: int
+) -> None:
+    """Repeating, mostly dirty or mixed columns (each picks another way to clean) come
+    out as the rewrite rule gives value by value."""
+    values = repeated * times + distinct
+    frame = pl.DataFrame(
+        {"one": values, "text": values}, schema=dict.fromkeys(("one", "text"), pl.String)
+    )
+    cleaned = clean_columns(frame, ["one"], ["text"])
+    assert cleaned["one"].to_list() == null_if_empty(_rewrite_line(frame["one"])).to_list()
+    assert cleaned["text"].to_list() == null_if_empty(_rewrite_text(frame["text"])).to_list()
 
 
 @settings(max_examples=200, deadline=None)
