@@ -79,10 +79,19 @@ def scan(data: bytes, delimiter: str) -> Layout:
             bare CR.
     """
     view = _bytes_view(data)
-    newlines = (view == _LF).arg_true().cast(pl.Int64)  # the first ends the header
+    # Line feeds and quotes, found in one pass over the bytes: their positions in order.
+    marks = ((view == _LF) | (view == _QUOTE)).arg_true()
+    is_quote = view.gather(marks) == _QUOTE
+    marks = marks.cast(pl.Int64)
+    newlines = marks.filter(~is_quote)  # the first ends the header
+    quotes = marks.filter(is_quote)
+    # Quotes before each line break (a running count read at the line feeds; the header
+    # has none).
+    quotes_before = is_quote.cum_sum().filter(~is_quote).cast(pl.Int64)
     ends_at = newlines
     if not data.endswith(b"\n"):
         ends_at = pl.concat([newlines, pl.Series([len(data)], dtype=pl.Int64)])
+        quotes_before = pl.concat([quotes_before, pl.Series([quotes.len()], dtype=pl.Int64)])
     text_end = ends_at
     if b"\r" in data:
         crlf = view.gather(newlines - 1) == _CR
@@ -90,10 +99,7 @@ def scan(data: bytes, delimiter: str) -> Layout:
             raise Irregular("a CR that is not part of a CRLF")
         padded = pl.concat([crlf, pl.repeat(False, ends_at.len() - crlf.len(), eager=True)])
         text_end = ends_at - padded.cast(pl.Int64)
-    quotes = (view == _QUOTE).arg_true().cast(pl.Int64)
     escapes = _escapes(view, quotes, ord(delimiter), len(data))
-    # Quotes (and escapes) before each line break: the header has none.
-    quotes_before = quotes.search_sorted(ends_at, side="left").cast(pl.Int64)
     record_end = (quotes_before.slice(1) % 2 == 0).arg_true()
     record_start = (record_end + 1).shift(1, fill_value=0)  # as many as ends, none or more
     line_start = newlines.head(ends_at.len() - 1) + 1
