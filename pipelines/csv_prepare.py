@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -25,7 +26,7 @@ from etl.sources.mapping import (
     load_mapping_file,
     resolve_mapping,
 )
-from etl.sources.records import RawChunk
+from etl.sources.records import RawChunk, empty_chunk
 from schemas.lead import (
     DETAIL,
     IDENTITY,
@@ -38,6 +39,7 @@ from schemas.lead import (
 )
 
 ExtraPolicy = Literal["notes", "drop"]
+_Checked = tuple[pl.DataFrame, pl.DataFrame]  # a chunk's payload rows, contract problems
 
 _WORKERS = 2  # chunks checked at once (the machines have 2 cores)
 
@@ -155,17 +157,18 @@ def prepare_csv(path: Path, options: CsvOptions, *, keep_accepted: int | None = 
     dedupe = _Dedupe()
     accepted: list[pl.DataFrame] = []
     rejected: list[pl.DataFrame] = []
-    # Chunks are parsed and checked on worker threads while the file is read (polars
-    # releases the GIL); duplicates are then resolved here, in file order.
-    checked = source.map_chunks(lambda chunk: _check_chunk(chunk, mapping), workers=_WORKERS)
     accepted_rows = kept_rows = 0
-    for chunk, (leads, problems) in checked:
-        wanted = None if keep_accepted is None else max(keep_accepted - kept_rows, 0)
-        good, count, bad = _finish_chunk(chunk, leads, problems, dedupe, wanted)
-        accepted.append(good)
-        kept_rows += good.height
-        accepted_rows += count
-        rejected.append(bad)
+    with ThreadPoolExecutor(1, thread_name_prefix="csv-warm-up") as spare:
+        check = _warmed_up(spare, lambda chunk: _check_chunk(chunk, mapping), source.columns)
+        # Chunks are parsed and checked on worker threads while the file is read (polars
+        # releases the GIL); duplicates are then resolved here, in file order.
+        for chunk, (leads, problems) in source.map_chunks(check, workers=_WORKERS):
+            wanted = None if keep_accepted is None else max(keep_accepted - kept_rows, 0)
+            good, count, bad = _finish_chunk(chunk, leads, problems, dedupe, wanted)
+            accepted.append(good)
+            kept_rows += good.height
+            accepted_rows += count
+            rejected.append(bad)
     prepared = Prepared(
         path=path,
         accepted=pl.concat(accepted, rechunk=False),
@@ -186,6 +189,26 @@ def prepare_csv(path: Path, options: CsvOptions, *, keep_accepted: int | None = 
             f"{prepared.rejected.height} rejected"
         )
     return prepared
+
+
+def _warmed_up(
+    spare: ThreadPoolExecutor,
+    check: Callable[[RawChunk], _Checked],
+    columns: tuple[str, ...],
+) -> Callable[[RawChunk], _Checked]:
+    """``check``, first run on a chunk without rows on the ``spare`` thread at once.
+
+    The first check in a process pays ~0.1 s of one-time work (pandera registers its
+    backends and imports its check modules). The spare thread pays it while the first
+    pieces are still being read and parsed, when a core is free; the workers' checks wait
+    for it (and raise what it raised)."""
+    warm: Future[_Checked] = spare.submit(check, empty_chunk(columns))
+
+    def warmed(chunk: RawChunk) -> _Checked:
+        warm.result()
+        return check(chunk)
+
+    return warmed
 
 
 class _Dedupe:
@@ -246,7 +269,7 @@ def _no_problems() -> pl.DataFrame:
     return pl.DataFrame(schema={LINE: pl.Int64, REASON: pl.String, DETAIL: pl.String})
 
 
-def _check_chunk(chunk: RawChunk, mapping: ColumnMapping) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _check_chunk(chunk: RawChunk, mapping: ColumnMapping) -> _Checked:
     """Map, sanitize and validate one chunk: (payload rows, contract problems with the
     row ``index``); the failing rows are dropped in :func:`_finish_chunk`, in the same
     copy as the duplicates."""

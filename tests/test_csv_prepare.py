@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from etl.sources.mapping import DROPPED, TO_NOTES
+from etl.sources.records import RawChunk, empty_chunk
 from pipelines.csv_prepare import (
     CsvOptions,
     Prepared,
+    _warmed_up,
     iter_payloads,
     payload_columns,
     prepare_csv,
@@ -163,3 +167,24 @@ def test_keeping_a_few_accepted_rows_changes_nothing_else(tmp_path: Path, keep: 
     assert few.accepted_rows == full.accepted_rows == full.accepted.height == 170
     assert few.accepted.equals(full.accepted.head(keep))
     assert few.rejected.equals(full.rejected)
+
+
+def test_the_warm_up_check_runs_first_and_its_failure_reaches_the_caller() -> None:
+    """The check's first run (on a chunk without rows, on the spare thread) happens
+    before any real chunk is checked; what it raises is raised by the real checks."""
+    seen: list[int] = []
+
+    def check(chunk: RawChunk) -> tuple[pl.DataFrame, pl.DataFrame]:
+        seen.append(chunk.rows.height)
+        return chunk.rows, chunk.malformed
+
+    chunk = RawChunk(pl.DataFrame({"_line": [2], "a": ["x"]}), empty_chunk(["a"]).malformed)
+    with ThreadPoolExecutor(1) as spare:
+        assert _warmed_up(spare, check, ("a",))(chunk)[0].equals(chunk.rows)
+    assert seen == [0, 1]
+
+    def broken(chunk: RawChunk) -> tuple[pl.DataFrame, pl.DataFrame]:
+        raise ValueError("no backend")
+
+    with ThreadPoolExecutor(1) as spare, pytest.raises(ValueError, match="no backend"):
+        _warmed_up(spare, broken, ("a",))(chunk)
