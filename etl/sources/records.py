@@ -116,8 +116,9 @@ class RecordReader:
         """Yield ``(chunk, fn(chunk))`` in file order.
 
         With ``workers`` > 0, pieces are parsed and ``fn`` applied on that many threads
-        (polars releases the GIL) while this thread reads on; at most ``workers + 1``
-        pieces are in flight, which bounds memory.
+        (polars releases the GIL) while this thread reads on; at most ``workers + 2``
+        pieces are in flight, which bounds memory (one more than the workers take, so a
+        worker that finishes out of turn finds a piece ready).
         """
         pieces = self._pieces(workers)
         if workers <= 0:
@@ -133,7 +134,7 @@ class RecordReader:
             flight: deque[tuple[_Piece, Future[tuple[RawChunk, T]]]] = deque()
 
             def top_up() -> None:
-                while len(flight) <= workers and (following := next(pieces, None)):
+                while len(flight) <= workers + 1 and (following := next(pieces, None)):
                     flight.append((following, pool.submit(self._parse_then, following, fn)))
 
             top_up()
