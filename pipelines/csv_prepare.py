@@ -34,7 +34,6 @@ from schemas.lead import (
     OUTPUT_FIELDS,
     REASON,
     REASONS,
-    contract_problems,
     sanitize_leads,
 )
 
@@ -198,10 +197,10 @@ def _warmed_up(
 ) -> Callable[[RawChunk], _Checked]:
     """``check``, first run on a chunk without rows on the ``spare`` thread at once.
 
-    The first check in a process pays ~0.1 s of one-time work (pandera registers its
-    backends and imports its check modules). The spare thread pays it while the first
-    pieces are still being read and parsed, when a core is free; the workers' checks wait
-    for it (and raise what it raised)."""
+    The first check in a process pays ~0.2 s of one-time work: it imports pandera (see
+    :func:`_check_chunk`), which registers its backends and imports its check modules.
+    The spare thread pays it while the first pieces are still being read and parsed, when
+    a core is free; the workers' checks wait for it (and raise what it raised)."""
     warm: Future[_Checked] = spare.submit(check, empty_chunk(columns))
 
     def warmed(chunk: RawChunk) -> _Checked:
@@ -275,6 +274,10 @@ def _check_chunk(chunk: RawChunk, mapping: ColumnMapping) -> _Checked:
     """Map, sanitize and validate one chunk: (payload rows, contract problems with the
     row ``index``); the failing rows are dropped in :func:`_finish_chunk`, in the same
     copy as the duplicates."""
+    # pandera is imported here, when first needed, not with this module: a dry run
+    # imports it on a spare thread while the file is being read (see _warmed_up).
+    from schemas.contract import contract_problems
+
     extras = [(f"\x00extra{i}", column) for i, column in enumerate(mapping.extras)]
     raw = chunk.rows.select(
         LINE,

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from schemas import sanitize as sz
-from schemas.lead import DETAIL, IDENTITY, LINE, REASON, REASONS, sanitize_leads, validate_leads
+from schemas.contract import validate_leads
+from schemas.lead import DETAIL, IDENTITY, LINE, REASON, REASONS, sanitize_leads
 
 #: Contact properties requested from HubSpot (``HUBSPOT_API.md``).
 CONTACT_PROPERTIES: tuple[str, ...] = (

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from etl.sandbox.fields import CLIENT_FIELDS
 from etl.sandbox.rules import check_lead
 from pipelines.csv_prepare import CsvOptions, iter_payloads, prepare_csv
-from schemas.lead import sanitize_leads, validate_leads
+from schemas.contract import validate_leads
+from schemas.lead import sanitize_leads
 
 SETTINGS = settings(
     max_examples=60,

@@ -8,6 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from etl.sandbox.fields import CLIENT_FIELDS
+from schemas.contract import LeadPayload, validate_leads
 from schemas.errors import LeadContractError
 from schemas.identity import split_identity
 from schemas.lead import (
@@ -16,9 +17,7 @@ from schemas.lead import (
     MAX_PAYLOAD_BYTES,
     OUTPUT_FIELDS,
     REASONS,
-    LeadPayload,
     sanitize_leads,
-    validate_leads,
 )
 from schemas.sanitize import (
     _fix_where,
