@@ -68,7 +68,7 @@ class CsvOptions:
     maps: tuple[tuple[str, str], ...] = ()
     mapping_file: Path | None = None
     extra: ExtraPolicy = "notes"
-    chunk_bytes: int = 16 << 20
+    chunk_bytes: int = 24 << 20
 
 
 @dataclass
