@@ -126,9 +126,8 @@ def child(kind: str, path: Path) -> None:
         summary = prepare_csv(path, CsvOptions(), keep_accepted=keep).summary()
     elif kind == "read":
         from etl.sources.csv import open_csv
-        from pipelines.csv_prepare import CsvOptions
 
-        source = open_csv(path, chunk_bytes=CsvOptions().chunk_bytes)
+        source = open_csv(path)  # (the same chunk size as CsvOptions)
         kept = sum(chunk.rows.height for chunk, _ in source.map_chunks(_nothing))
         summary = {"rows_read": source.rows_read, "accepted": kept}
         summary["rejected"] = {"malformed_row": source.rows_read - kept}

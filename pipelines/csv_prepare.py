@@ -20,13 +20,14 @@ from typing import Literal
 import polars as pl
 
 from etl.sources.csv import open_csv
+from etl.sources.csv_module import empty_chunk
 from etl.sources.mapping import (
     DROPPED,
     ColumnMapping,
     load_mapping_file,
     resolve_mapping,
 )
-from etl.sources.records import RawChunk, empty_chunk
+from etl.sources.records import CHUNK_BYTES, RawChunk
 from schemas.lead import (
     DETAIL,
     IDENTITY,
@@ -68,7 +69,7 @@ class CsvOptions:
     maps: tuple[tuple[str, str], ...] = ()
     mapping_file: Path | None = None
     extra: ExtraPolicy = "notes"
-    chunk_bytes: int = 24 << 20
+    chunk_bytes: int = CHUNK_BYTES
 
 
 @dataclass

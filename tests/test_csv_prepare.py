@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from etl.sources.csv_module import RawChunk, empty_chunk
 from etl.sources.mapping import DROPPED, TO_NOTES
-from etl.sources.records import RawChunk, empty_chunk
 from pipelines.csv_prepare import (
     CsvOptions,
     Prepared,

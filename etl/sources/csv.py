@@ -24,7 +24,7 @@ from etl.sources.errors import (
     HeaderOnlySource,
     SourceInputError,
 )
-from etl.sources.records import DETAIL, LINE, RawChunk, RecordReader
+from etl.sources.records import CHUNK_BYTES, DETAIL, LINE, RawChunk, RecordReader
 
 #: Delimiters the sniffer chooses among, in tie-break order.
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
@@ -115,7 +115,7 @@ def open_csv(
     *,
     encoding: str | None = None,
     delimiter: str | None = None,
-    chunk_bytes: int = 32 << 20,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> CsvSource:
     """Open a CSV file and read its header.
 

