@@ -13,8 +13,9 @@ each in a fresh subprocess:
   floor under both polars paths;
 * ``baseline``: ``csv.DictReader`` applying the same rules one row at a time in Python.
 
-Prints rows/s, wall time, CPU time and peak RSS of each child (the polars paths: the median
-of ``--repeat`` runs), and the speed ratio.
+Each child sets up its process as the ``lgetl`` entry point does (jemalloc options, see
+:mod:`etl.allocator`). Prints rows/s, wall time, CPU time and peak RSS of each child (the
+polars paths: the median of ``--repeat`` runs), and the speed ratio.
 Targets (issue 4): >= 10x the baseline, < 10 s and < 1.5 GB peak RSS for 1,000,000 rows.
 No asserts: figures only.
 
@@ -119,6 +120,9 @@ def run_child(kind: str, path: Path) -> dict[str, float]:
 def child(kind: str, path: Path) -> None:
     """Inside the subprocess: time one path, print figures as JSON."""
     wall, cpu = time.perf_counter(), time.process_time()
+    from etl.allocator import configure_allocator
+
+    configure_allocator()  # as the ``lgetl`` entry point does, before polars is imported
     if kind in ("polars", "import"):
         from pipelines.csv_prepare import CsvOptions, prepare_csv
 

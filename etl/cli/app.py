@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from etl.allocator import configure_allocator
 from etl.errors import EtlError
 
 
@@ -80,6 +81,7 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    configure_allocator()  # before any command imports polars
     app(prog_name="lgetl")
 
 
