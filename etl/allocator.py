@@ -1,19 +1,26 @@
-"""Memory-allocator options for a process that runs the pipelines (set before polars loads).
+"""Memory-allocator options for a process that runs the pipelines (the ``lgetl`` entry point).
 
-On Linux, polars allocates with jemalloc, which reads its options from the
-``_RJEM_MALLOC_CONF`` environment variable once, when polars is first imported (polars
-adds its own decay options in front of it). By default jemalloc gives threads up to four
-arenas per CPU, and each arena keeps the pages its threads freed. A CSV run's threads (the
-reader, the two workers, polars' pools) then seldom reuse each other's memory, and the run
-touches more fresh pages (a page fault each) than it ever holds at once. With one arena per
-CPU, a thread reuses what the last thread on its CPU freed.
+A CSV run allocates and frees blocks of tens of megabytes many times over, and a page the
+process has not used before costs a page fault when first touched (about a fifth of the
+run's CPU time went to the kernel). Both allocators are set up to reuse freed memory:
 
-Measured with ``bench/csv_transform.py`` (2 cores, 12 interleaved runs each): dry-run
-peak RSS 853 -> 810 MB, wall time 1.368 -> 1.331 s (medians).
+* **polars' jemalloc** (Linux) reads ``_RJEM_MALLOC_CONF`` once, when polars is first
+  imported (polars puts its own decay options in front). By default it gives threads up
+  to four arenas per CPU, each keeping the pages its threads freed, so the run's threads
+  (the reader, two workers, polars' pools) seldom reuse each other's memory. With one arena
+  per CPU, a thread reuses what the last thread on its CPU freed.
+* **glibc's malloc** (Python's own large objects: the 8 MB blocks read from the file, the
+  pieces of ~24 MB cut from them) maps a large block afresh and unmaps it when freed. With
+  the thresholds below, blocks come from the heap and freed ones are kept for the next.
+
+Measured with ``bench/csv_transform.py`` (2 cores, interleaved runs, medians), dry run:
+jemalloc option, 10 runs each: 1.409 -> 1.380 s, peak RSS 862 -> 789 MB; then the glibc
+thresholds (see ``docs/csv.md``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 
@@ -21,8 +28,20 @@ import sys
 JEMALLOC_OPTIONS = "percpu_arena:percpu"
 _VARIABLE = "_RJEM_MALLOC_CONF"
 
+#: glibc: blocks below this size come from the heap, not a mapping of their own ...
+MMAP_THRESHOLD = 64 << 20
+#: ... and the heap keeps up to this much free memory at its top for reuse.
+TRIM_THRESHOLD = 256 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 
-def configure_allocator() -> bool:
+
+def configure_allocator() -> None:
+    """Set up both allocators for this process (see the module docstring)."""
+    configure_jemalloc()
+    configure_glibc_malloc()
+
+
+def configure_jemalloc() -> bool:
     """Set :data:`JEMALLOC_OPTIONS` for polars' allocator; whether it was set.
 
     Nothing is changed when polars is already loaded (too late), when the variable is set
@@ -33,3 +52,27 @@ def configure_allocator() -> bool:
         return False
     os.environ[_VARIABLE] = JEMALLOC_OPTIONS
     return True
+
+
+def configure_glibc_malloc() -> bool:
+    """Apply :data:`MMAP_THRESHOLD` and :data:`TRIM_THRESHOLD` with glibc's ``mallopt``;
+    whether both were applied (not on other C libraries). Thresholds set in the
+    environment (``MALLOC_MMAP_THRESHOLD_``, ``GLIBC_TUNABLES``) win."""
+    user_set = {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"} & set(os.environ)
+    if not _is_glibc() or user_set or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    )
+
+
+def _is_glibc() -> bool:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") is not None
+    except (ValueError, OSError):  # no such name on this platform
+        return False

@@ -1,4 +1,4 @@
-"""The jemalloc options the ``lgetl`` entry point sets before polars loads."""
+"""The allocator set-up of the ``lgetl`` entry point (jemalloc options, glibc thresholds)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from etl.allocator import JEMALLOC_OPTIONS, configure_allocator
+from etl.allocator import JEMALLOC_OPTIONS, configure_jemalloc
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the option is only set on Linux"
@@ -32,9 +32,9 @@ def test_jemalloc_takes_the_option_when_set_before_polars() -> None:
     # stats_print makes jemalloc print its options at exit: the option was parsed, and
     # nothing else complained.
     done = _python(
-        "from etl.allocator import configure_allocator\n"
+        "from etl.allocator import configure_jemalloc\n"
         "import os\n"
-        "assert configure_allocator()\n"
+        "assert configure_jemalloc()\n"
         "os.environ['_RJEM_MALLOC_CONF'] += ',stats_print:true'\n"
         "import polars as pl\n"
         "pl.Series(range(1000)).sum()\n"
@@ -57,9 +57,9 @@ def test_the_entry_point_sets_it() -> None:
 
 def test_a_user_setting_wins() -> None:
     done = _python(
-        "from etl.allocator import configure_allocator\n"
+        "from etl.allocator import configure_jemalloc\n"
         "import os\n"
-        "print(configure_allocator(), os.environ['_RJEM_MALLOC_CONF'])\n",
+        "print(configure_jemalloc(), os.environ['_RJEM_MALLOC_CONF'])\n",
         _RJEM_MALLOC_CONF="narenas:2",
     )
     assert done.stdout.split() == ["False", "narenas:2"]
@@ -69,5 +69,36 @@ def test_too_late_once_polars_is_loaded() -> None:
     import polars  # noqa: F401  (loaded by this test process anyway)
 
     before = os.environ.get("_RJEM_MALLOC_CONF")
-    assert configure_allocator() is False
+    assert configure_jemalloc() is False
     assert os.environ.get("_RJEM_MALLOC_CONF") == before
+
+
+_REUSE = """
+import resource, sys
+from etl.allocator import configure_glibc_malloc
+tuned = configure_glibc_malloc()
+def faults_of(make):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    block = make()
+    del block
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+size = 16 << 20
+first = faults_of(lambda: b"x" * size)
+again = [faults_of(lambda: b"y" * size) for _ in range(3)]
+print(tuned, first, max(again))
+"""
+
+
+@pytest.mark.skipif(os.confstr_names.get("CS_GNU_LIBC_VERSION") is None, reason="not glibc")
+def test_glibc_reuses_a_freed_large_block() -> None:
+    # 16 MB = 4,096 pages: the first block faults them in; with the thresholds set, the
+    # next blocks reuse them (untuned glibc maps, then grows its heap, faulting again).
+    tuned, first, again = _python(_REUSE).stdout.split()
+    assert tuned == "True"
+    assert int(first) > 3_000
+    assert int(again) < 500
+
+
+def test_glibc_thresholds_set_by_the_user_win() -> None:
+    done = _python(_REUSE, MALLOC_MMAP_THRESHOLD_="131072")
+    assert done.stdout.split()[0] == "False"
