@@ -13,7 +13,7 @@ each in a fresh subprocess:
   floor under both polars paths;
 * ``baseline``: ``csv.DictReader`` applying the same rules one row at a time in Python.
 
-Each child sets up its process as the ``lgetl`` entry point does (jemalloc options, see
+Each child sets up its process as the ``lgetl`` entry point does (memory allocators, see
 :mod:`etl.allocator`). Prints rows/s, wall time, CPU time and peak RSS of each child (the
 polars paths: the median of ``--repeat`` runs), and the speed ratio.
 Targets (issue 4): >= 10x the baseline, < 10 s and < 1.5 GB peak RSS for 1,000,000 rows.
