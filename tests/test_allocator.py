@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from etl.allocator import JEMALLOC_OPTIONS, configure_jemalloc
+from etl.allocator import JEMALLOC_OPTIONS
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the option is only set on Linux"
@@ -66,11 +66,15 @@ def test_a_user_setting_wins() -> None:
 
 
 def test_too_late_once_polars_is_loaded() -> None:
-    import polars  # noqa: F401  (loaded by this test process anyway)
-
-    before = os.environ.get("_RJEM_MALLOC_CONF")
-    assert configure_jemalloc() is False
-    assert os.environ.get("_RJEM_MALLOC_CONF") == before
+    # (polars' own import sets the variable: it is removed again so that only the
+    # "polars is loaded" rule can refuse)
+    done = _python(
+        "import os, polars\n"
+        "del os.environ['_RJEM_MALLOC_CONF']\n"
+        "from etl.allocator import configure_jemalloc\n"
+        "print(configure_jemalloc(), '_RJEM_MALLOC_CONF' in os.environ)\n"
+    )
+    assert done.stdout.split() == ["False", "False"]
 
 
 _REUSE = """
