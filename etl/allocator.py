@@ -58,8 +58,9 @@ def configure_jemalloc() -> bool:
 
 def configure_glibc_malloc() -> bool:
     """Apply :data:`MMAP_THRESHOLD` and :data:`TRIM_THRESHOLD` with glibc's ``mallopt``;
-    whether both were applied (not on other C libraries). Thresholds set in the
-    environment (``MALLOC_MMAP_THRESHOLD_``, ``GLIBC_TUNABLES``) win."""
+    whether both were applied (not on other C libraries). Settings in the environment
+    win: either threshold variable (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``)
+    or any ``glibc.malloc`` tunable in ``GLIBC_TUNABLES``."""
     user_set = {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"} & set(os.environ)
     if not _is_glibc() or user_set or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
