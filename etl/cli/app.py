@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from etl.allocator import configure_allocator
+from etl.engine import prefer_in_memory_engine
 from etl.errors import EtlError
 
 
@@ -82,6 +83,7 @@ _register()
 def main() -> None:
     """Console-script entry point."""
     configure_allocator()  # before any command imports polars
+    prefer_in_memory_engine()
     app(prog_name="lgetl")
 
 
