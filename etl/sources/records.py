@@ -237,8 +237,9 @@ class RecordReader:
         """Size of the next piece, ``done`` bytes into the stream.
 
         With a size hint and workers, the stream is cut into pieces of one size, as many
-        for each worker, each between 2/3 and 3/2 of ``chunk_bytes``: 6 pieces of 22.5 MB
-        for a 135 MB file. The workers then finish together, and there are no more pieces
+        for each worker, each of 1/2 to 3/2 ``chunk_bytes`` (a stream of less than
+        ``workers / 2`` chunks: one piece for each worker): 6 pieces of 22.5 MB for a
+        135 MB file. The workers then finish together, and there are no more pieces
         than needed: each costs ~40 ms of fixed overhead in the checks, whatever its size
         (a ramp down to eighth-size pieces at the end, 8 pieces for that file, was ~4%
         slower in the CSV bench). The rest of the stream goes in one piece once it is
