@@ -13,10 +13,10 @@ each in a fresh subprocess:
   floor under both polars paths;
 * ``baseline``: ``csv.DictReader`` applying the same rules one row at a time in Python.
 
-Each child sets up its process as the ``lgetl`` entry point does (memory allocators, see
-:mod:`etl.allocator`; polars' default engine, see :mod:`etl.engine`). Prints rows/s, wall
-time, CPU time and peak RSS of each child (the polars paths: the median of ``--repeat``
-runs), and the speed ratio.
+Each child sets up its process as ``lgetl import csv`` does (memory allocators, see
+:mod:`etl.allocator`; polars' default engine and thread pool, see :mod:`etl.engine`).
+Prints rows/s, wall time, CPU time and peak RSS of each child (the polars paths: the
+median of ``--repeat`` runs), and the speed ratio.
 Targets (issue 4): >= 10x the baseline, < 10 s and < 1.5 GB peak RSS for 1,000,000 rows.
 No asserts: figures only.
 
@@ -122,10 +122,12 @@ def child(kind: str, path: Path) -> None:
     """Inside the subprocess: time one path, print figures as JSON."""
     wall, cpu = time.perf_counter(), time.process_time()
     from etl.allocator import configure_allocator
-    from etl.engine import prefer_in_memory_engine
+    from etl.engine import leave_cores_to_workers, prefer_in_memory_engine
 
     configure_allocator()  # as the ``lgetl`` entry point does, before polars is imported
     prefer_in_memory_engine()
+    if kind != "baseline":
+        leave_cores_to_workers()  # as ``lgetl import csv`` does
     if kind in ("polars", "import"):
         from pipelines.csv_prepare import CsvOptions, prepare_csv
 

@@ -1,5 +1,5 @@
-"""polars' default query engine for a process that runs the pipelines (the ``lgetl`` entry
-point).
+"""polars' settings for a process that runs the pipelines: the default query engine (the
+``lgetl`` entry point) and the thread pool's size (the CSV commands).
 
 polars 2 runs ``LazyFrame.collect()`` on its streaming engine unless told otherwise, and
 that engine sets up each query afresh: ~260 µs of CPU for a tiny one on this machine,
@@ -11,6 +11,13 @@ CPU 2.90 -> 2.86 s).
 
 Queries that must stream still do: sinks (``sink_parquet``...) always run on the
 streaming engine, and an ``engine=`` given to a call wins.
+
+The CSV commands also size polars' thread pool (:func:`leave_cores_to_workers`): they check
+chunks on :data:`CSV_WORKERS` threads of their own, whose polars calls are small (a chunk's
+check makes ~350 of them); a pool thread per core on top of those only adds hand-offs. On
+2 cores, with one pool thread instead of two: dry run 1.740 -> 1.684 s, CPU 2.87 -> 2.76 s
+(10 runs each; two earlier A/Bs with the variable set outside: 1.719 -> 1.638 s and
+1.666 -> 1.630 s), import path 1.715 -> 1.678 s.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ import sys
 #: The default engine set for ``collect()``.
 ENGINE = "in-memory"
 _VARIABLE = "POLARS_ENGINE_AFFINITY"
+_THREADS = "POLARS_MAX_THREADS"
+
+#: Threads the CSV path parses and checks chunks on (:mod:`pipelines.csv_prepare`).
+CSV_WORKERS = 2
 
 
 def prefer_in_memory_engine() -> bool:
@@ -33,3 +44,23 @@ def prefer_in_memory_engine() -> bool:
         return False
     os.environ[_VARIABLE] = ENGINE
     return True
+
+
+def leave_cores_to_workers(workers: int = CSV_WORKERS) -> bool:
+    """Size polars' thread pool to the cores that ``workers`` threads of our own leave
+    (at least one thread); whether it was set.
+
+    As :func:`prefer_in_memory_engine`: nothing is changed once polars is loaded (it sizes
+    its pool when it loads) or when the user set ``POLARS_MAX_THREADS``.
+    """
+    if "polars" in sys.modules or _THREADS in os.environ:
+        return False
+    os.environ[_THREADS] = str(max(1, _usable_cores() - workers))
+    return True
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no CPU affinity on this platform
+        return os.cpu_count() or 1

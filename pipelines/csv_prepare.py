@@ -19,6 +19,7 @@ from typing import Literal
 
 import polars as pl
 
+from etl.engine import CSV_WORKERS
 from etl.sources.csv import open_csv
 from etl.sources.csv_module import empty_chunk
 from etl.sources.mapping import (
@@ -41,7 +42,6 @@ from schemas.lead import (
 ExtraPolicy = Literal["notes", "drop"]
 _Checked = tuple[pl.DataFrame, pl.DataFrame]  # a chunk's payload rows, contract problems
 
-_WORKERS = 2  # chunks checked at once (the machines have 2 cores)
 
 #: What a report says when the file needed the csv-module reader.
 SLOW_PATH_NOTE = (
@@ -162,7 +162,7 @@ def prepare_csv(path: Path, options: CsvOptions, *, keep_accepted: int | None = 
         check = _warmed_up(spare, lambda chunk: _check_chunk(chunk, mapping), source.columns)
         # Chunks are parsed and checked on worker threads while the file is read (polars
         # releases the GIL); duplicates are then resolved here, in file order.
-        for chunk, (leads, problems) in source.map_chunks(check, workers=_WORKERS):
+        for chunk, (leads, problems) in source.map_chunks(check, workers=CSV_WORKERS):
             wanted = None if keep_accepted is None else max(keep_accepted - kept_rows, 0)
             good, count, bad = _finish_chunk(chunk, leads, problems, dedupe, wanted)
             accepted.append(good)

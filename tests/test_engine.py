@@ -1,10 +1,11 @@
-"""polars' default engine set by the ``lgetl`` entry point (in-memory for ``collect()``)."""
+"""polars settings: the default engine (``lgetl``) and the thread pool (``lgetl import csv``)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,11 @@ _STREAMING = "polars-stream:"  # what polars' verbose log prints when its stream
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in (_VARIABLE, "POLARS_VERBOSE")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in (_VARIABLE, "POLARS_VERBOSE", "POLARS_MAX_THREADS")
+    }
     return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -70,5 +75,43 @@ def test_too_late_once_polars_is_loaded() -> None:
         "import os, polars\n"
         "from etl.engine import prefer_in_memory_engine\n"
         f"print(prefer_in_memory_engine(), {_VARIABLE!r} in os.environ)\n"
+    )
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_csv_command_leaves_polars_the_cores_its_workers_do_not_use(tmp_path: Path) -> None:
+    """``lgetl import csv`` sizes polars' pool before polars loads: cores - 2, at least 1."""
+    path = tmp_path / "tiny.csv"
+    path.write_text("Email,First Name\na@b.co,Ann\n", encoding="utf-8")
+    done = _python(
+        "import importlib, os, sys\n"
+        "cli = importlib.import_module('etl.cli.app')\n"
+        f"sys.argv = ['lgetl', 'import', 'csv', {str(path)!r}, '--dry-run']\n"
+        "try:\n"
+        "    cli.main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import polars as pl\n"
+        "print(pl.thread_pool_size(), max(1, len(os.sched_getaffinity(0)) - 2))\n"
+    )
+    pool, expected = done.stdout.split()[-2:]
+    assert pool == expected
+
+
+def test_a_user_pool_size_wins() -> None:
+    done = _python(
+        "from etl.engine import leave_cores_to_workers\n"
+        "import polars as pl\n"
+        "print(leave_cores_to_workers(), pl.thread_pool_size())\n",
+        POLARS_MAX_THREADS="3",
+    )
+    assert done.stdout.split() == ["False", "3"]
+
+
+def test_the_pool_is_not_resized_once_polars_is_loaded() -> None:
+    done = _python(
+        "import os, polars\n"
+        "from etl.engine import leave_cores_to_workers\n"
+        "print(leave_cores_to_workers(), 'POLARS_MAX_THREADS' in os.environ)\n"
     )
     assert done.stdout.split() == ["False", "False"]

@@ -39,6 +39,7 @@ from etl.cli.options import (
     Verbose,
     setup,
 )
+from etl.engine import leave_cores_to_workers
 from etl.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -196,6 +197,7 @@ def csv_command(
 
     Example: lgetl import csv leads.csv --client acme-corp --rejects rejects.csv
     """
+    leave_cores_to_workers()  # before polars loads (csv_options imports it)
     options = csv_options(
         encoding=encoding, delimiter=delimiter, maps=map_, mapping_file=mapping, extra=extra
     )
