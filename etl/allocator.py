@@ -7,7 +7,7 @@ run's CPU time went to the kernel). Both allocators are set up to reuse freed me
 * **polars' jemalloc** (Linux) reads ``_RJEM_MALLOC_CONF`` once, when polars is first
   imported (polars puts its own decay options in front). By default it gives threads up
   to four arenas per CPU, each keeping the pages its threads freed, so the run's threads
-  (the reader, two workers, polars' pools) seldom reuse each other's memory. With one arena
+  (the reader, the workers, polars' pools) seldom reuse each other's memory. With one arena
   per CPU, a thread reuses what the last thread on its CPU freed.
 * **glibc's malloc** (Python's own large objects: the 8 MB blocks read from the file, the
   pieces of ~24 MB cut from them) maps a large block afresh and unmaps it when freed. With

@@ -6,8 +6,8 @@ that engine sets up each query afresh: ~260 µs of CPU for a tiny one on this ma
 against ~60 µs on the in-memory engine. The CSV path checks each chunk of ~185,000 rows
 with pandera, which calls ``collect()`` about 60 times per chunk on small queries; none
 of them gains from streaming. With the in-memory engine as the default, the CSV dry run
-took 1.767 -> 1.710 s (``bench/csv_transform.py``, interleaved runs, 10 each, medians;
-CPU 2.90 -> 2.86 s).
+took 1.784 -> 1.740 s (``bench/csv_transform.py``, interleaved runs, 10 each, medians;
+with the variable set outside the process: 1.767 -> 1.710 s).
 
 Queries that must stream still do: sinks (``sink_parquet``...) always run on the
 streaming engine, and an ``engine=`` given to a call wins.
@@ -30,8 +30,12 @@ ENGINE = "in-memory"
 _VARIABLE = "POLARS_ENGINE_AFFINITY"
 _THREADS = "POLARS_MAX_THREADS"
 
-#: Threads the CSV path parses and checks chunks on (:mod:`pipelines.csv_prepare`).
-CSV_WORKERS = 2
+#: Threads the CSV path parses and checks chunks on (:mod:`pipelines.csv_prepare`): more
+#: than the 2 cores, as a worker waiting for the GIL or for polars leaves its core to
+#: another. Dry run with 2, 3 and 4: 1.619, 1.561 and 1.552 s, peak RSS 894, 932 and
+#: 1,120 MB (interleaved, 8 runs each; another A/B, 2 -> 3: 1.643 -> 1.584 s); the import
+#: path took as long with 3 as with 2 (1.641 and 1.635 s).
+CSV_WORKERS = 3
 
 
 def prefer_in_memory_engine() -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.engine import ENGINE
+from etl.engine import CSV_WORKERS, ENGINE
 
 _VARIABLE = "POLARS_ENGINE_AFFINITY"
 _STREAMING = "polars-stream:"  # what polars' verbose log prints when its streaming engine runs
@@ -80,7 +80,8 @@ def test_too_late_once_polars_is_loaded() -> None:
 
 
 def test_the_csv_command_leaves_polars_the_cores_its_workers_do_not_use(tmp_path: Path) -> None:
-    """``lgetl import csv`` sizes polars' pool before polars loads: cores - 2, at least 1."""
+    """``lgetl import csv`` sizes polars' pool before polars loads: the cores its workers
+    leave, at least 1."""
     path = tmp_path / "tiny.csv"
     path.write_text("Email,First Name\na@b.co,Ann\n", encoding="utf-8")
     done = _python(
@@ -92,7 +93,7 @@ def test_the_csv_command_leaves_polars_the_cores_its_workers_do_not_use(tmp_path
         "except SystemExit:\n"
         "    pass\n"
         "import polars as pl\n"
-        "print(pl.thread_pool_size(), max(1, len(os.sched_getaffinity(0)) - 2))\n"
+        f"print(pl.thread_pool_size(), max(1, len(os.sched_getaffinity(0)) - {CSV_WORKERS}))\n"
     )
     pool, expected = done.stdout.split()[-2:]
     assert pool == expected
