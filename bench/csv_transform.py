@@ -134,10 +134,12 @@ def child(kind: str, path: Path) -> None:
         keep = 3 if kind == "polars" else None  # the dry run keeps its 3 samples
         summary = prepare_csv(path, CsvOptions(), keep_accepted=keep).summary()
     elif kind == "read":
+        from etl.engine import CSV_WORKERS
         from etl.sources.csv import open_csv
 
         source = open_csv(path)  # (the same chunk size as CsvOptions)
-        kept = sum(chunk.rows.height for chunk, _ in source.map_chunks(_nothing))
+        chunks = source.map_chunks(_nothing, workers=CSV_WORKERS)  # (as many workers too)
+        kept = sum(chunk.rows.height for chunk, _ in chunks)
         summary = {"rows_read": source.rows_read, "accepted": kept}
         summary["rejected"] = {"malformed_row": source.rows_read - kept}
     else:

@@ -15,9 +15,10 @@ streaming engine, and an ``engine=`` given to a call wins.
 The CSV commands also size polars' thread pool (:func:`leave_cores_to_workers`): they check
 chunks on :data:`CSV_WORKERS` threads of their own, whose polars calls are small (a chunk's
 check makes ~350 of them); a pool thread per core on top of those only adds hand-offs. On
-2 cores, with one pool thread instead of two: dry run 1.740 -> 1.684 s, CPU 2.87 -> 2.76 s
-(10 runs each; two earlier A/Bs with the variable set outside: 1.719 -> 1.638 s and
-1.666 -> 1.630 s), import path 1.715 -> 1.678 s.
+2 cores, with one pool thread instead of two: dry run 1.617 -> 1.567 s with three workers
+(8 runs each); with two workers, 1.740 -> 1.684 s, CPU 2.87 -> 2.76 s (10 runs each; two
+earlier A/Bs with the variable set outside: 1.719 -> 1.638 s and 1.666 -> 1.630 s), import
+path 1.715 -> 1.678 s.
 """
 
 from __future__ import annotations
