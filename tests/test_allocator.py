@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from etl.allocator import JEMALLOC_OPTIONS
+from tests.fixtures.fresh_python import run_python
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the option is only set on Linux"
@@ -16,15 +17,7 @@ linux_only = pytest.mark.skipif(
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**clean, **env},
-        timeout=60,
-    )
+    return run_python(code, unset=["_RJEM_MALLOC_CONF"], **env)
 
 
 @linux_only

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from etl.engine import CSV_WORKERS, ENGINE
+from tests.fixtures.fresh_python import run_python
 
 _VARIABLE = "POLARS_ENGINE_AFFINITY"
+_THREADS = "POLARS_MAX_THREADS"
 _STREAMING = "polars-stream:"  # what polars' verbose log prints when its streaming engine runs
 
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in (_VARIABLE, "POLARS_VERBOSE", "POLARS_MAX_THREADS")
-    }
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**clean, **env},
-        timeout=60,
-    )
+    return run_python(code, unset=[_VARIABLE, _THREADS, "POLARS_VERBOSE"], **env)
 
 
 _COLLECT = (
@@ -60,21 +48,29 @@ def test_the_entry_point_sets_it() -> None:
     assert done.stdout.strip() == ENGINE
 
 
-def test_a_user_setting_wins() -> None:
+_SETTINGS = [
+    ("prefer_in_memory_engine", _VARIABLE, "streaming"),
+    ("leave_cores_to_workers", _THREADS, "3"),
+]
+
+
+@pytest.mark.parametrize(("function", "variable", "mine"), _SETTINGS)
+def test_a_user_setting_wins(function: str, variable: str, mine: str) -> None:
     done = _python(
-        "from etl.engine import prefer_in_memory_engine\n"
+        f"from etl.engine import {function}\n"
         "import os\n"
-        f"print(prefer_in_memory_engine(), os.environ[{_VARIABLE!r}])\n",
-        POLARS_ENGINE_AFFINITY="streaming",
+        f"print({function}(), os.environ[{variable!r}])\n",
+        **{variable: mine},
     )
-    assert done.stdout.split() == ["False", "streaming"]
+    assert done.stdout.split() == ["False", mine]
 
 
-def test_too_late_once_polars_is_loaded() -> None:
+@pytest.mark.parametrize(("function", "variable"), [(f, v) for f, v, _ in _SETTINGS])
+def test_too_late_once_polars_is_loaded(function: str, variable: str) -> None:
     done = _python(
         "import os, polars\n"
-        "from etl.engine import prefer_in_memory_engine\n"
-        f"print(prefer_in_memory_engine(), {_VARIABLE!r} in os.environ)\n"
+        f"from etl.engine import {function}\n"
+        f"print({function}(), {variable!r} in os.environ)\n"
     )
     assert done.stdout.split() == ["False", "False"]
 
@@ -98,22 +94,3 @@ def test_the_csv_command_leaves_polars_the_cores_its_workers_do_not_use(tmp_path
     )
     pool, expected = done.stdout.split()[-2:]
     assert pool == expected
-
-
-def test_a_user_pool_size_wins() -> None:
-    done = _python(
-        "from etl.engine import leave_cores_to_workers\n"
-        "import polars as pl\n"
-        "print(leave_cores_to_workers(), pl.thread_pool_size())\n",
-        POLARS_MAX_THREADS="3",
-    )
-    assert done.stdout.split() == ["False", "3"]
-
-
-def test_the_pool_is_not_resized_once_polars_is_loaded() -> None:
-    done = _python(
-        "import os, polars\n"
-        "from etl.engine import leave_cores_to_workers\n"
-        "print(leave_cores_to_workers(), 'POLARS_MAX_THREADS' in os.environ)\n"
-    )
-    assert done.stdout.split() == ["False", "False"]
