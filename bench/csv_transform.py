@@ -122,7 +122,7 @@ def child(kind: str, path: Path) -> None:
     """Inside the subprocess: time one path, print figures as JSON."""
     wall, cpu = time.perf_counter(), time.process_time()
     from etl.allocator import configure_allocator
-    from etl.engine import leave_cores_to_workers, prefer_in_memory_engine
+    from etl.engine import CSV_WORKERS, leave_cores_to_workers, prefer_in_memory_engine
 
     configure_allocator()  # as the ``lgetl`` entry point does, before polars is imported
     prefer_in_memory_engine()
@@ -134,7 +134,6 @@ def child(kind: str, path: Path) -> None:
         keep = 3 if kind == "polars" else None  # the dry run keeps its 3 samples
         summary = prepare_csv(path, CsvOptions(), keep_accepted=keep).summary()
     elif kind == "read":
-        from etl.engine import CSV_WORKERS
         from etl.sources.csv import open_csv
 
         source = open_csv(path)  # (the same chunk size as CsvOptions)

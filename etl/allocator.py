@@ -26,6 +26,8 @@ import ctypes
 import os
 import sys
 
+from etl.engine import set_before_polars
+
 #: The jemalloc option set (one arena per CPU, threads use the arena of their CPU).
 JEMALLOC_OPTIONS = "percpu_arena:percpu"
 _VARIABLE = "_RJEM_MALLOC_CONF"
@@ -50,10 +52,7 @@ def configure_jemalloc() -> bool:
     already (the user's choice wins), or off Linux (where polars' jemalloc builds lack
     the option or polars uses another allocator).
     """
-    if "polars" in sys.modules or _VARIABLE in os.environ or not sys.platform.startswith("linux"):
-        return False
-    os.environ[_VARIABLE] = JEMALLOC_OPTIONS
-    return True
+    return sys.platform.startswith("linux") and set_before_polars(_VARIABLE, JEMALLOC_OPTIONS)
 
 
 def configure_glibc_malloc() -> bool:

@@ -40,27 +40,24 @@ CSV_WORKERS = 3
 
 
 def prefer_in_memory_engine() -> bool:
-    """Make :data:`ENGINE` polars' default for ``collect()``; whether it was set.
-
-    Nothing is changed when polars is already loaded (it reads the variable when it
-    loads) or when the variable is set already (the user's choice wins).
-    """
-    if "polars" in sys.modules or _VARIABLE in os.environ:
-        return False
-    os.environ[_VARIABLE] = ENGINE
-    return True
+    """Make :data:`ENGINE` polars' default for ``collect()``; whether it was set (see
+    :func:`set_before_polars`)."""
+    return set_before_polars(_VARIABLE, ENGINE)
 
 
 def leave_cores_to_workers(workers: int = CSV_WORKERS) -> bool:
     """Size polars' thread pool to the cores that ``workers`` threads of our own leave
-    (at least one thread); whether it was set.
+    (at least one thread); whether it was set (see :func:`set_before_polars`)."""
+    return set_before_polars(_THREADS, str(max(1, _usable_cores() - workers)))
 
-    As :func:`prefer_in_memory_engine`: nothing is changed once polars is loaded (it sizes
-    its pool when it loads) or when the user set ``POLARS_MAX_THREADS``.
-    """
-    if "polars" in sys.modules or _THREADS in os.environ:
+
+def set_before_polars(variable: str, value: str) -> bool:
+    """Set the environment variable ``variable`` that polars (or its allocator) reads
+    when it loads; whether it was set. Nothing is changed once polars is loaded (too
+    late) or when the variable is set already (the user's choice wins)."""
+    if "polars" in sys.modules or variable in os.environ:
         return False
-    os.environ[_THREADS] = str(max(1, _usable_cores() - workers))
+    os.environ[variable] = value
     return True
 
 
